@@ -1,0 +1,1 @@
+"""Synthetic ground-truth scenes and readers for other tools' recordings."""

@@ -1,0 +1,5 @@
+"""``python -m mocap``: the same as the ``mocap`` command."""
+
+from mocap.cli import main
+
+raise SystemExit(main())

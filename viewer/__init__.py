@@ -1,0 +1,1 @@
+"""The pyqtgraph application: 3D view, sagittal panel, plots, live mode."""
