@@ -68,9 +68,7 @@ def missing_debian_packages(python):
     if not shutil.which("dpkg-query"):
         return []
     wanted = list(DEBIAN_PACKAGES)
-    has_venv = subprocess.call(
-        [python, "-c", "import ensurepip, venv"], stderr=subprocess.DEVNULL
-    )
+    has_venv = subprocess.call([python, "-c", "import ensurepip, venv"], stderr=subprocess.DEVNULL)
     if has_venv != 0:
         minor = subprocess.check_output(
             [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], text=True
@@ -79,7 +77,7 @@ def missing_debian_packages(python):
     missing = []
     for name in wanted:
         status = subprocess.run(
-            ["dpkg-query", "-W", "-f=${Status}", name], capture_output=True, text=True
+            ["dpkg-query", "-W", "-f=${Status}", name], capture_output=True, text=True, check=False
         )
         if "install ok installed" not in status.stdout:
             missing.append(name)
@@ -102,8 +100,10 @@ def install_debian_packages(python):
         return
     say("installing Debian packages: " + " ".join(missing))
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.check_call(prefix + ["apt-get", "update", "-qq"], env=env)
-    subprocess.check_call(prefix + line.split() + ["-qq"], env=env)
+    for step in (["apt-get", "update"], line.split()):
+        done = subprocess.run(prefix + step, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            sys.exit(done.stdout + done.stderr + "\nrun.py: '%s' failed" % " ".join(step))
 
 
 def venv_python():

@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from mocap.trial import read_trial
 
+from calibration.toml_io import calibration_from_toml, load_calibration
 from mocap.demo import run_demo
+from mocap.trial import read_trial
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +36,8 @@ def test_demo_reconstructs_the_truth(tmp_path: Path) -> None:
     assert np.nanpercentile(error_mm, 99) < 15.0
     # The printed error is the file's (1e-3 mm: float32 storage rounds to ~0.1 um).
     assert abs(result.mean_error_mm - np.nanmean(error_mm)) < 1e-3
-    assert trial.calibration_toml.strip().startswith("[")
+    rig, _ = load_calibration(result.files["calibration"])
+    assert calibration_from_toml(trial.calibration_toml)[0] == rig  # the trial carries its rig
 
 
 def test_demo_command_says_where_it_wrote(tmp_path: Path) -> None:

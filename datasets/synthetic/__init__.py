@@ -12,7 +12,13 @@ from datasets.synthetic.body import ANGLE_NAMES, RIGID_PAIRS, BodyShape, Pose, b
 from datasets.synthetic.motions import MOTIONS, HingeMotion, Rep, RepTiming, Session, hinge_session
 from datasets.synthetic.observe import ObservationNoise, observe
 from datasets.synthetic.rigs import look_at, ring_rig
-from datasets.synthetic.scene import DEMO_MOTIONS, SceneFiles, SyntheticScene, make_scene, write_scene
+from datasets.synthetic.scene import (
+    DEMO_MOTIONS,
+    SceneFiles,
+    SyntheticScene,
+    make_scene,
+    write_scene,
+)
 
 __all__ = [
     "ANGLE_NAMES",

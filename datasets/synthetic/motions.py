@@ -173,7 +173,7 @@ def hinge_session(
     rep_s = timing.descent_s + timing.hold_s + timing.ascent_s
     starts = [timing.lead_in_s + i * (rep_s + timing.pause_s) for i in range(len(resolved))]
     duration = timing.lead_in_s + len(resolved) * (rep_s + timing.pause_s)
-    times = np.arange(int(round(duration * fps))) / fps
+    times = np.arange(round(duration * fps)) / fps
     angles = {name: np.zeros_like(times) for name in ANGLE_NAMES}
     reps = []
     for motion, start in zip(resolved, starts, strict=True):

@@ -39,7 +39,10 @@ class ObservationNoise:
 
 
 def _shift_frames(points3d: FloatArray, offset: int) -> FloatArray:
-    """Frame ``i`` of the result is frame ``i + offset`` of ``points3d`` (T, J, 3); NaN past the ends."""
+    """Frame ``i`` of the result is frame ``i + offset`` of ``points3d`` (T, J, 3).
+
+    Frames that fall past either end are NaN.
+    """
     shifted = np.full_like(points3d, np.nan)
     n = points3d.shape[0]
     src = np.arange(n) + offset

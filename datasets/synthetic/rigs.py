@@ -87,7 +87,7 @@ def ring_rig(
     for i in range(n_cameras):
         azimuth = 2 * np.pi * i / n_cameras + np.deg2rad(rng.uniform(-10, 10)) + np.pi / 4
         radius = radius_m * rng.uniform(0.9, 1.1)
-        center = target + [radius * np.cos(azimuth), radius * np.sin(azimuth), 0.0]
+        center = target + np.array([radius * np.cos(azimuth), radius * np.sin(azimuth), 0.0])
         center[2] = height_m + rng.uniform(-0.3, 0.3)
         rotation = look_at(center, target)
         matrix, distortion = _lens(rng, size, focal_px)

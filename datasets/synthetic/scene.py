@@ -135,7 +135,8 @@ def write_scene(
         "calibration_toml": toml_text,
     }
     write_trial(files.keypoints2d, Trial(keypoints2d=keypoints2d, **common))
-    truth = Trial(points3d=scene.points3d.astype(np.float32), extra_attrs=_truth_attrs(scene),
-                  **common)
+    truth = Trial(
+        points3d=scene.points3d.astype(np.float32), extra_attrs=_truth_attrs(scene), **common
+    )
     write_trial(files.truth, truth)
     return files
