@@ -15,12 +15,15 @@ def _demo(args: argparse.Namespace) -> int:
     from mocap.demo import run_demo
 
     result = run_demo(args.out, seed=args.seed)
-    print(f"HingeLab demo: a 4-camera hinge session ({software_version()})")
+    print(f"HingeLab demo ({software_version()}): a synthetic hip-hinge session")
+    print(f"  {result.session}")
+    print("Wrote:")
     for role, path in result.files.items():
         print(f"  {role:<14} {path}")
     print(
-        f"  3D error vs truth: mean {result.mean_error_mm:.1f} mm, "
-        f"max {result.max_error_mm:.1f} mm, {100 * result.reconstructed:.1f} % reconstructed"
+        f"3D error against the ground truth: mean {result.mean_error_mm:.1f} mm, "
+        f"95th percentile {result.p95_error_mm:.1f} mm, max {result.max_error_mm:.1f} mm; "
+        f"{100 * result.reconstructed:.2f} % of keypoint-frames reconstructed"
     )
     return 0
 
@@ -38,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``mocap`` command."""
     parser = argparse.ArgumentParser(prog="mocap", description="HingeLab motion capture.")
     parser.add_argument("--version", action="version", version=software_version())
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser("demo", help="run the whole pipeline on a built-in scene")
     demo.add_argument("--out", type=Path, default=Path("hingelab-demo"), help="output folder")
@@ -57,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except (OSError, ValueError, KeyError) as error:
+        if args.debug:
+            raise
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"mocap {args.command}: error: {message}", file=sys.stderr)
         return 2

@@ -22,14 +22,19 @@ class DemoResult:
     ----------
     files : dict of str to Path
         Each output file by role.
-    mean_error_mm, max_error_mm : float
-        Distance of the reconstructed keypoints from the exact ones, millimetres.
+    session : str
+        One line describing the simulated session.
+    mean_error_mm, p95_error_mm, max_error_mm : float
+        Distance of the reconstructed keypoints from the exact ones, millimetres: mean,
+        95th percentile and maximum over every reconstructed keypoint and frame.
     reconstructed : float
         Fraction of keypoint-frames reconstructed.
     """
 
     files: dict[str, Path]
+    session: str
     mean_error_mm: float
+    p95_error_mm: float
     max_error_mm: float
     reconstructed: float
 
@@ -56,9 +61,17 @@ def run_demo(out_dir: str | Path = "hingelab-demo", seed: int = 0) -> DemoResult
         "ground truth": scene_files.truth,
         "trial": trial_path,
     }
+    reps = scene.session.reps
+    session = (
+        f"{len(scene.rig)} cameras, {scene.session.fps:g} fps, "
+        f"{scene.session.times[-1]:.1f} s, {len(reps)} reps: "
+        + ", ".join(rep.motion for rep in reps)
+    )
     return DemoResult(
         files=files,
+        session=session,
         mean_error_mm=float(np.nanmean(error)),
+        p95_error_mm=float(np.nanpercentile(error, 95)),
         max_error_mm=float(np.nanmax(error)),
         reconstructed=float(np.isfinite(error).mean()),
     )

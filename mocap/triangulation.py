@@ -65,8 +65,9 @@ def _normalised(rig: CameraRig, pixels: FloatArray) -> FloatArray:
 
 def _solve_dlt(rig: CameraRig, normalised: FloatArray, weights: FloatArray) -> FloatArray:
     """Least-squares points (M, 3) from normalised views (C, M, 2) and weights (C, M)."""
-    extrinsics = np.stack([np.hstack([cam.rotation_matrix, cam.translation[:, None]])
-                           for cam in rig])  # (C, 3, 4)
+    extrinsics = np.stack(
+        [np.hstack([cam.rotation_matrix, cam.translation[:, None]]) for cam in rig]
+    )  # (C, 3, 4)
     xy = np.nan_to_num(normalised)
     # Rows x * P3 - P1 and y * P3 - P2, each (C, M, 4), weighted.
     rows_x = xy[..., 0, None] * extrinsics[:, None, 2] - extrinsics[:, None, 0]
@@ -97,9 +98,7 @@ def _reprojection(
     return error, n_views
 
 
-def triangulate(
-    rig: CameraRig, keypoints2d: NDArray, min_confidence: float = 0.3
-) -> Triangulation:
+def triangulate(rig: CameraRig, keypoints2d: NDArray, min_confidence: float = 0.3) -> Triangulation:
     """Triangulate every keypoint of every frame seen by at least two cameras.
 
     Parameters
