@@ -14,6 +14,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from calibration.geometry import distort_pinhole
+
 _UNDISTORT_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 200, 1e-10)
 """Iterate until the re-distorted point is within 1e-10 px of the input (at most 200 times)."""
 
@@ -209,13 +211,7 @@ class Camera:
 
     def _distort_pinhole(self, xy: np.ndarray) -> np.ndarray:
         """(N, 2) ideal normalized coordinates to (N, 2) distorted ones, OpenCV's 5-term model."""
-        k1, k2, p1, p2, k3 = self.distortion
-        x, y = xy[:, 0], xy[:, 1]
-        r2 = x * x + y * y
-        radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
-        xd = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x)
-        yd = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y
-        return np.column_stack([xd, yd])
+        return distort_pinhole(xy, self.distortion)
 
     def _distort_fisheye(self, xy: np.ndarray) -> np.ndarray:
         """(N, 2) ideal normalized coordinates to (N, 2) distorted ones, cv2.fisheye's model."""

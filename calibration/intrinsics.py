@@ -1,0 +1,193 @@
+"""Per-camera intrinsics from board views: a well-spread subset, outlier views rejected.
+
+Calibrating on every frame of a video is slow and over-weights where the board lingered.
+Instead a subset of views is chosen greedily to cover the image and vary the board's
+tilt; views whose error is far above the others are dropped and the camera calibrated
+again. The result says explicitly when it failed and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+
+MIN_CORNERS = 6
+"""Fewest corners a view needs to constrain the camera (planar board, 8 unknowns + pose)."""
+MIN_VIEWS = 4
+"""Fewest views for a 9-parameter pinhole calibration with some redundancy."""
+
+
+class BoardView(Protocol):
+    """One camera's detection of the board in one frame."""
+
+    camera: str
+    frame: int
+    ids: NDArray[np.int32]
+    corners: FloatArray
+
+
+class BoardPoints(Protocol):
+    """A calibration board: object coordinates of its corners by id."""
+
+    def corner_points(self) -> FloatArray:
+        """(N, 3) corner coordinates, metres, z = 0."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class IntrinsicsResult:
+    """Intrinsics of one camera, or why they could not be estimated.
+
+    Attributes
+    ----------
+    camera : str
+        Camera name.
+    success : bool
+        False when the estimation failed; ``message`` then says why.
+    message : str
+        One sentence for the user.
+    matrix : (3, 3) float array or None
+        Camera matrix, pixels.
+    distortion : (5,) or (4,) float array or None
+        OpenCV distortion (fisheye: k1..k4).
+    rms_px : float
+        RMS reprojection error over the views used.
+    view_rms_px : dict of int to float
+        RMS error of each used view, by frame.
+    rejected_frames : tuple of int
+        Views dropped as outliers.
+    """
+
+    camera: str
+    success: bool
+    message: str
+    matrix: FloatArray | None = None
+    distortion: FloatArray | None = None
+    rms_px: float = float("nan")
+    view_rms_px: dict[int, float] = field(default_factory=dict)
+    rejected_frames: tuple[int, ...] = ()
+
+
+def _view_features(view: BoardView, size: tuple[int, int]) -> FloatArray:
+    """Where the board is and how it is tilted: (5,) centre x, y, extent, two tilt terms."""
+    w, h = size
+    corners = view.corners / np.array([w, h])
+    centre = corners.mean(axis=0)
+    extent = np.sqrt(np.prod(np.ptp(corners, axis=0)))
+    spread = np.cov(corners.T) if len(corners) > 2 else np.eye(2)
+    tilt = np.linalg.eigvalsh(spread)
+    anisotropy = tilt[0] / max(tilt[1], 1e-12)
+    return np.array([centre[0], centre[1], extent, anisotropy, np.arctan2(*spread[0, ::-1])])
+
+
+def select_views(views: Sequence[BoardView], size: tuple[int, int], count: int) -> list[int]:
+    """Indices of up to ``count`` views that cover the image and vary the tilt.
+
+    Greedy farthest-point sampling in a small feature space (board centre, size and
+    shape in the image), starting from the view with the most corners.
+    """
+    if len(views) <= count:
+        return list(range(len(views)))
+    features = np.stack([_view_features(v, size) for v in views])
+    features = (features - features.mean(axis=0)) / (features.std(axis=0) + 1e-9)
+    chosen = [int(np.argmax([len(v.ids) for v in views]))]
+    distance = np.linalg.norm(features - features[chosen[0]], axis=1)
+    while len(chosen) < count:
+        nxt = int(np.argmax(distance))
+        chosen.append(nxt)
+        distance = np.minimum(distance, np.linalg.norm(features - features[nxt], axis=1))
+    return sorted(chosen)
+
+
+def _calibrate(
+    views: Sequence[BoardView], board: BoardPoints, size: tuple[int, int], fisheye: bool
+) -> tuple[FloatArray, FloatArray, list[float]]:
+    """OpenCV calibration of the given views; returns K (3, 3), distortion, per-view RMS."""
+    corners3d = board.corner_points()
+    objects = [corners3d[v.ids].astype(np.float32).reshape(-1, 1, 3) for v in views]
+    images = [v.corners.astype(np.float32).reshape(-1, 1, 2) for v in views]
+    if fisheye:
+        flags = cv2.fisheye.CALIB_RECOMPUTE_EXTRINSIC | cv2.fisheye.CALIB_FIX_SKEW
+        _, k, d, rvecs, tvecs = cv2.fisheye.calibrate(
+            objects, images, size, None, None, flags=flags
+        )
+    else:
+        _, k, d, rvecs, tvecs = cv2.calibrateCamera(objects, images, size, None, None)
+    errors = []
+    for obj, img, r, t in zip(objects, images, rvecs, tvecs, strict=True):
+        if fisheye:
+            proj, _ = cv2.fisheye.projectPoints(obj, r, t, k, d)
+        else:
+            proj, _ = cv2.projectPoints(obj, r, t, k, d)
+        errors.append(float(np.sqrt(np.mean(np.sum((proj - img) ** 2, axis=-1)))))
+    return k, np.ravel(d), errors
+
+
+def _outliers(errors: Sequence[float]) -> list[int]:
+    """Indices of views whose error is above 3 scaled MADs over the median (and > 1 px)."""
+    arr = np.asarray(errors)
+    median = np.median(arr)
+    mad = 1.4826 * np.median(np.abs(arr - median)) + 1e-6
+    return [i for i, e in enumerate(arr) if e > median + 3 * mad and e > 1.0]
+
+
+def calibrate_intrinsics(
+    camera: str,
+    views: Sequence[BoardView],
+    board: BoardPoints,
+    size: tuple[int, int],
+    fisheye: bool = False,
+    max_views: int = 30,
+) -> IntrinsicsResult:
+    """Estimate one camera's matrix and distortion from its board views.
+
+    Parameters
+    ----------
+    camera : str
+        Camera name (for messages).
+    views : sequence of BoardView
+        This camera's detections; views with fewer than ``MIN_CORNERS`` are ignored.
+    board : BoardPoints
+        The board seen.
+    size : (2,) tuple of int
+        Image width and height, pixels.
+    fisheye : bool
+        Fit cv2.fisheye's model instead of the 5-term pinhole one.
+    max_views : int
+        Size of the well-spread subset used.
+
+    Returns
+    -------
+    IntrinsicsResult
+        ``success`` False with a message when there are too few usable views or OpenCV
+        fails; never raises for bad data.
+    """
+    usable = [v for v in views if len(v.ids) >= MIN_CORNERS]
+    if len(usable) < MIN_VIEWS:
+        msg = (
+            f"{camera} saw the board with at least {MIN_CORNERS} corners in only "
+            f"{len(usable)} frames; intrinsics need at least {MIN_VIEWS}"
+        )
+        return IntrinsicsResult(camera, False, msg)
+    chosen = [usable[i] for i in select_views(usable, size, max_views)]
+    try:
+        k, d, errors = _calibrate(chosen, board, size, fisheye)
+        rejected = [chosen[i].frame for i in _outliers(errors)]
+        if rejected and len(chosen) - len(rejected) >= MIN_VIEWS:
+            chosen = [v for v in chosen if v.frame not in rejected]
+            k, d, errors = _calibrate(chosen, board, size, fisheye)
+        else:
+            rejected = []
+    except cv2.error as error:
+        return IntrinsicsResult(camera, False, f"{camera}: OpenCV calibration failed: {error}")
+    rms = float(np.sqrt(np.mean(np.square(errors))))
+    per_view = {v.frame: e for v, e in zip(chosen, errors, strict=True)}
+    message = f"{camera}: {len(chosen)} views, RMS {rms:.2f} px"
+    return IntrinsicsResult(camera, True, message, k, d, rms, per_view, tuple(rejected))

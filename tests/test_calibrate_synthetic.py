@@ -1,0 +1,118 @@
+"""Multi-camera extrinsics on synthetic board views with exact ground truth.
+
+Work in progress for issue 3: intrinsics are held at the truth here; estimating them from
+distant board views alone is not yet accurate (see the issue notes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from calibration.calibrate import calibrate_rig
+from calibration.camera import CameraRig
+from calibration.extrinsics import CalibrationError
+from datasets.synthetic.board_views import project_views, waving_poses
+from datasets.synthetic.rigs import ring_rig
+
+
+@dataclass(frozen=True)
+class GridBoard:
+    """Inner-corner grid of a 5 x 7 board with 110 mm squares (the default A1 board)."""
+
+    columns: int = 5
+    rows: int = 7
+    square_size_m: float = 0.11
+
+    def corner_points(self) -> np.ndarray:
+        xs, ys = np.meshgrid(np.arange(1, self.columns), np.arange(1, self.rows))
+        grid = np.column_stack([xs.ravel(), ys.ravel(), np.zeros(xs.size)])
+        return grid * self.square_size_m
+
+    def neighbour_pairs(self) -> np.ndarray:
+        idx = np.arange((self.columns - 1) * (self.rows - 1)).reshape(self.rows - 1, -1)
+        across = np.column_stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()])
+        down = np.column_stack([idx[:-1].ravel(), idx[1:].ravel()])
+        return np.concatenate([across, down])
+
+
+def _align(estimated: CameraRig, truth: CameraRig) -> tuple[np.ndarray, np.ndarray]:
+    """Rotation and translation (Kabsch, no scale) taking estimated centres onto true ones."""
+    a = np.stack([c.center for c in estimated])
+    b = np.stack([c.center for c in truth])
+    u, _, vt = np.linalg.svd((a - a.mean(0)).T @ (b - b.mean(0)))
+    fix = np.diag([1.0, 1.0, np.sign(np.linalg.det(vt.T @ u.T))])
+    rotation = vt.T @ fix @ u.T
+    return rotation, b.mean(0) - rotation @ a.mean(0)
+
+
+@pytest.fixture(scope="module")
+def scene() -> tuple:
+    board = GridBoard()
+    rig = ring_rig(4, seed=1)
+    views = project_views(rig, board, waving_poses(board, 120, seed=2), noise_px=0.3, seed=3)
+    result = calibrate_rig(
+        views, board, {c.name: c.size for c in rig}, fixed_intrinsics={c.name: c for c in rig}
+    )
+    return rig, result
+
+
+def test_camera_poses_match_the_truth(scene: tuple) -> None:
+    """Camera centres within 10 mm and orientations within 0.2 degrees after alignment.
+
+    0.3 px noise on ~1,300 corners per camera at 3.5 m (f = 1400 px: 0.75 mm per px)
+    constrains each pose to a few mm; 10 mm is twice the worst seen (the issue's 5 mm
+    target is for a denser board session and is not met yet).
+    """
+    truth, result = scene
+    rotation, offset = _align(result.rig, truth)
+    for est, tru in zip(result.rig, truth, strict=True):
+        centre = rotation @ est.center + offset
+        assert np.linalg.norm(centre - tru.center) < 0.010, est.name
+        relative = est.rotation_matrix @ rotation.T @ tru.rotation_matrix.T
+        angle = np.degrees(np.arccos(np.clip((np.trace(relative) - 1) / 2, -1, 1)))
+        assert angle < 0.2, est.name
+
+
+def test_world_frame_is_the_floor_board(scene: tuple) -> None:
+    """Frame 0's board lies on the floor at the origin: world frames agree within 2 cm.
+
+    The floor board is seen at grazing angles (~70 degrees), so its pose is the weakest
+    part of the solution; 2 cm at 3.5 m is 0.3 degree.
+    """
+    truth, result = scene
+    assert result.origin_frame == 0
+    for est, tru in zip(result.rig, truth, strict=True):
+        assert np.linalg.norm(est.center - tru.center) < 0.02, est.name
+
+
+def test_board_size_check_measures_the_squares(scene: tuple) -> None:
+    """Neighbour distances of triangulated corners within 1.5 mm RMS of 110 mm.
+
+    Two views with 0.3 px noise at 3-4 m give ~1 mm per distance. The re-projection
+    residual of a corner triangulated from V views is below the injected noise's
+    sqrt(2) x 0.3 = 0.42 px (the fit absorbs part of it) and far above zero.
+    """
+    _, result = scene
+    assert result.quality.n_pairs > 1000
+    assert result.quality.rms_mm < 1.5
+    for name, rms in result.quality.reprojection_rms_px.items():
+        assert 0.15 < rms < 0.45, name
+
+
+def test_unconnected_camera_is_named() -> None:
+    board = GridBoard()
+    rig = ring_rig(3, seed=0)
+    views = project_views(rig, board, waving_poses(board, 40, seed=1), noise_px=0.3, seed=2)
+    lonely = [v for v in views if v.camera == "cam_3"]
+    others = [v for v in views if v.camera != "cam_3"]
+    shifted = [type(v)(v.camera, v.frame + 1000, v.ids, v.corners) for v in lonely]
+    with pytest.raises(CalibrationError, match=r"camera cam_3 shares no board views"):
+        calibrate_rig(
+            others + shifted,
+            board,
+            {c.name: c.size for c in rig},
+            fixed_intrinsics={c.name: c for c in rig},
+        )
