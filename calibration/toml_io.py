@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from calibration.atomic import atomic_write_text
 from calibration.camera import Camera, CameraRig
 from mocap.version import software_version  # stdlib only
 
@@ -202,19 +202,8 @@ def save_calibration(
     metadata : CalibrationMetadata, optional
         Defaults to :meth:`CalibrationMetadata.now` (current UTC time, software version).
     """
-    path = Path(path)
     text = calibration_to_toml(rig, CalibrationMetadata.now() if metadata is None else metadata)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"cannot save calibration {path}: folder {path.parent} missing")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        Path(tmp).replace(path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    atomic_write_text(path, text)
 
 
 # ----------------------------------------------------------------------------- reading
