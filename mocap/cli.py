@@ -37,6 +37,34 @@ def _triangulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _board(args: argparse.Namespace) -> int:
+    """Write a printable calibration board (and optionally the spine marker sheet)."""
+    from calibration.board_print import write_marker_sheet, write_printable_board
+    from calibration.boards import default_lab_board, load_board
+
+    board = load_board(args.board) if args.board else default_lab_board()
+    png = args.out.with_suffix(".png")
+    printed = write_printable_board(board, args.out, png, paper=args.paper, dpi=args.dpi)
+    print(printed.description)
+    print(f"wrote {printed.pdf}, {printed.png} and {printed.toml}: print at 100 % (actual size)")
+    if args.markers:
+        sheet = args.out.with_name(args.out.stem + "-markers.pdf")
+        write_marker_sheet(sheet)
+        print(f"wrote {sheet}: ArUco skin markers C7, T12, L3, S1 (DICT_4X4_50, ids 0-3)")
+    return 0
+
+
+def _add_board_parser(commands: argparse._SubParsersAction) -> None:
+    """``mocap board``."""
+    board = commands.add_parser("board", help="write a printable calibration board (PDF, PNG)")
+    board.add_argument("--out", type=Path, required=True, help="PDF to write (board.pdf)")
+    board.add_argument("--board", type=Path, help="board.toml or caliscope charuco.toml")
+    board.add_argument("--paper", default="A1", help="paper size name (default A1)")
+    board.add_argument("--dpi", type=int, default=200, help="raster resolution")
+    board.add_argument("--markers", action="store_true", help="also print the spine markers")
+    board.set_defaults(run=_board)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``mocap`` command."""
     parser = argparse.ArgumentParser(prog="mocap", description="HingeLab motion capture.")
@@ -52,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     tri.add_argument("--calibration", type=Path, required=True, help="calibration TOML")
     tri.add_argument("--out", type=Path, required=True, help="trial file to write")
     tri.set_defaults(run=_triangulate)
+    _add_board_parser(commands)
     return parser
 
 
