@@ -22,7 +22,6 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, features
 
-from calibration.atomic import atomic_write_bytes
 from calibration.boards import (
     PAPER_SIZES_MM,
     PRINT_MARGIN_MM,
@@ -30,6 +29,7 @@ from calibration.boards import (
     aruco_dictionary,
     save_board,
 )
+from calibration.files import atomic_write_bytes
 
 PRINT_NOTE = "print at 100 % / actual size"
 RULER_MM = 100.0

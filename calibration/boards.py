@@ -36,7 +36,7 @@ from typing import Any, TypeAlias, TypeVar
 import cv2
 import numpy as np
 
-from calibration.atomic import atomic_write_text
+from calibration.files import atomic_write_text, read_text
 from calibration.toml_io import _toml_value
 
 try:
@@ -704,15 +704,7 @@ def load_board(path: str | os.PathLike[str]) -> Board:
     BoardFormatError
         Naming the file and the field, for a malformed file.
     """
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"board file not found: {path}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BoardFormatError(f"{path}: not UTF-8 text: {exc}") from None
+    text = read_text(path, "board file", BoardFormatError)
     return board_from_toml(text, source=str(path))
 
 

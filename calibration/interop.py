@@ -10,10 +10,10 @@ Accepted formats:
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from calibration.camera import CameraRig
+from calibration.files import read_bytes
 from calibration.interop_caliscope import (
     caliscope_from_toml,
     caliscope_to_toml,
@@ -126,11 +126,7 @@ def load_any_calibration(path: str | os.PathLike[str]) -> tuple[CameraRig, Calib
         As the format's own reader returns it (Qualisys ``errors`` are in mm, see
         :func:`~calibration.interop_qualisys.qualisys_from_xml`).
     """
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"calibration file not found: {path}") from None
+    raw = read_bytes(path, "calibration file")
     kind = detect_calibration_format(raw, str(path))
     if kind == "qualisys":
         return qualisys_from_xml(raw, str(path))

@@ -19,13 +19,12 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from calibration.atomic import atomic_write_text
 from calibration.camera import Camera, CameraRig
+from calibration.files import atomic_write_text, read_text
 from calibration.toml_io import CalibrationFormatError, CalibrationMetadata
 
 try:
@@ -248,13 +247,7 @@ def load_caliscope_camera_array(
     metadata : CalibrationMetadata
         See :func:`caliscope_from_toml`.
     """
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"calibration file not found: {path}") from None
-    except UnicodeDecodeError as exc:
-        raise CalibrationFormatError(f"{path}: not UTF-8 text: {exc}") from None
+    text = read_text(path, "calibration file", CalibrationFormatError)
     return caliscope_from_toml(text, source=str(path))
 
 

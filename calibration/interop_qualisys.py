@@ -30,13 +30,12 @@ import os
 import re
 import warnings
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from calibration.atomic import atomic_write_text
 from calibration.camera import Camera, CameraRig
+from calibration.files import atomic_write_text, read_bytes
 from calibration.toml_io import CalibrationFormatError, CalibrationMetadata
 
 SUBPIXELS = 64.0
@@ -223,11 +222,7 @@ def load_qualisys_qca(
     metadata : CalibrationMetadata
         ``errors`` are QTM's ``avg-residual`` in millimetres; see :func:`qualisys_from_xml`.
     """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"calibration file not found: {path}") from None
+    data = read_bytes(path, "calibration file")
     return qualisys_from_xml(data, str(path), pose2sim_distortion=pose2sim_distortion)
 
 

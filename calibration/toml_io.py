@@ -12,14 +12,13 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from calibration.atomic import atomic_write_text
 from calibration.camera import Camera, CameraRig
+from calibration.files import atomic_write_text, read_text
 from mocap.version import software_version  # stdlib only
 
 try:
@@ -360,13 +359,5 @@ def load_calibration(path: str | os.PathLike[str]) -> tuple[CameraRig, Calibrati
         The C cameras, translations in metres.
     metadata : CalibrationMetadata
     """
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"calibration file not found: {path}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CalibrationFormatError(f"{path}: not UTF-8 text: {exc}") from None
+    text = read_text(path, "calibration file", CalibrationFormatError)
     return calibration_from_toml(text, source=str(path))
