@@ -6,11 +6,12 @@ distant board views alone is not yet accurate (see the issue notes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from calibration.boards import CharucoBoard
 from calibration.calibrate import calibrate_rig
 from calibration.camera import CameraRig
 from calibration.extrinsics import CalibrationError
@@ -18,24 +19,9 @@ from datasets.synthetic.board_views import project_views, waving_poses
 from datasets.synthetic.rigs import ring_rig
 
 
-@dataclass(frozen=True)
-class GridBoard:
-    """Inner-corner grid of a 5 x 7 board with 110 mm squares (the default A1 board)."""
-
-    columns: int = 5
-    rows: int = 7
-    square_size_m: float = 0.11
-
-    def corner_points(self) -> np.ndarray:
-        xs, ys = np.meshgrid(np.arange(1, self.columns), np.arange(1, self.rows))
-        grid = np.column_stack([xs.ravel(), ys.ravel(), np.zeros(xs.size)])
-        return grid * self.square_size_m
-
-    def neighbour_pairs(self) -> np.ndarray:
-        idx = np.arange((self.columns - 1) * (self.rows - 1)).reshape(self.rows - 1, -1)
-        across = np.column_stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()])
-        down = np.column_stack([idx[:-1].ravel(), idx[1:].ravel()])
-        return np.concatenate([across, down])
+def lab_board() -> CharucoBoard:
+    """The default A1 board's shape: 5 x 7 squares of 110 mm (24 inner corners)."""
+    return CharucoBoard(5, 7, 0.11, 0.08, "DICT_5X5_100")
 
 
 def _align(estimated: CameraRig, truth: CameraRig) -> tuple[np.ndarray, np.ndarray]:
@@ -50,7 +36,7 @@ def _align(estimated: CameraRig, truth: CameraRig) -> tuple[np.ndarray, np.ndarr
 
 @pytest.fixture(scope="module")
 def scene() -> tuple:
-    board = GridBoard()
+    board = lab_board()
     rig = ring_rig(4, seed=1)
     views = project_views(rig, board, waving_poses(board, 120, seed=2), noise_px=0.3, seed=3)
     result = calibrate_rig(
@@ -103,12 +89,12 @@ def test_board_size_check_measures_the_squares(scene: tuple) -> None:
 
 
 def test_unconnected_camera_is_named() -> None:
-    board = GridBoard()
+    board = lab_board()
     rig = ring_rig(3, seed=0)
     views = project_views(rig, board, waving_poses(board, 40, seed=1), noise_px=0.3, seed=2)
     lonely = [v for v in views if v.camera == "cam_3"]
     others = [v for v in views if v.camera != "cam_3"]
-    shifted = [type(v)(v.camera, v.frame + 1000, v.ids, v.corners) for v in lonely]
+    shifted = [replace(v, frame=v.frame + 1000) for v in lonely]
     with pytest.raises(CalibrationError, match=r"camera cam_3 shares no board views"):
         calibrate_rig(
             others + shifted,

@@ -6,13 +6,12 @@ cameras that face the board's printed side; rendering real images is ``datasets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from numpy.typing import NDArray
 
 from calibration.camera import CameraRig
+from calibration.detection import BoardDetection
 from datasets.synthetic.body import FloatArray
 
 
@@ -22,16 +21,6 @@ class CornerBoard(Protocol):
     def corner_points(self) -> FloatArray:
         """(N, 3) corner coordinates."""
         ...
-
-
-@dataclass(frozen=True, eq=False)
-class SyntheticBoardView:
-    """One camera's exact-plus-noise detection of the board in one frame."""
-
-    camera: str
-    frame: int
-    ids: NDArray[np.int32]
-    corners: FloatArray
 
 
 def _board_rotation(yaw: float, elevation: float, roll: float) -> FloatArray:
@@ -86,7 +75,7 @@ def project_views(
     seed: int = 0,
     max_angle_deg: float = 75.0,
     min_corners: int = 6,
-) -> list[SyntheticBoardView]:
+) -> list[BoardDetection]:
     """Detections of the board in every camera that faces its printed side.
 
     Parameters
@@ -126,5 +115,5 @@ def project_views(
                 continue
             noisy = pixels[inside] + rng.normal(0.0, noise_px, (int(inside.sum()), 2))
             ids = np.flatnonzero(inside).astype(np.int32)
-            views.append(SyntheticBoardView(cam.name, frame, ids, noisy))
+            views.append(BoardDetection(cam.name, frame, ids, noisy, cam.size))
     return views
