@@ -91,6 +91,16 @@ def _intrinsics(
     return cameras, results
 
 
+def _private_frames(views: Sequence[BoardView]) -> list[BoardView]:
+    """Intrinsic-pass views renumbered -1, -2, ...: each its own board pose, one camera.
+
+    Given to the bundle adjustment beside the synchronized views, they let it refine the
+    intrinsics with the close-up views that constrain them (the distant synchronized
+    views alone leave the principal point several pixels loose).
+    """
+    return [replace(v, frame=-1 - i) for i, v in enumerate(views)]  # type: ignore[type-var]
+
+
 def choose_origin_frame(names: Sequence[str], frames_by_camera: Mapping[str, set[int]]) -> int:
     """The first frame seen by every camera, else the earliest frame seen by the most."""
     every = sorted(set.union(*frames_by_camera.values()))
@@ -162,25 +172,27 @@ def calibrate_rig(
         cameras, intrinsics = dict(fixed_intrinsics), {}
     else:
         cameras, intrinsics = _intrinsics(names, intrinsic_views or views, board, sizes, False)
-    poses = board_poses(cameras, views, board)
+    extra = _private_frames(intrinsic_views) if refine_intrinsics and intrinsic_views else []
+    poses = board_poses(cameras, [*views, *extra], board)
     root, cam_poses = initial_camera_poses(names, poses)
     bundle = bundle_adjust(
         cameras,
         cam_poses,
         initial_board_poses(cam_poses, poses),
-        views,
+        [*views, *extra],
         board,
         root,
         refine_intrinsics=refine_intrinsics,
     )
-    origin = choose_origin_frame(names, {n: poses.frames(n) for n in names})
+    synchronized = {n: {f for f in poses.frames(n) if f >= 0} for n in names}
+    origin = choose_origin_frame(names, synchronized)
     origin = origin if origin_frame is None else origin_frame
     if origin not in bundle.board_poses:
         msg = f"origin frame {origin}: no camera saw the board in it"
         raise CalibrationError(msg)
     world_root = world_from_root(bundle.board_poses[origin], board_on)
     rig = _posed_rig(bundle.cameras, names, world_root)
-    world_poses = {f: world_root @ m for f, m in bundle.board_poses.items()}
+    world_poses = {f: world_root @ m for f, m in bundle.board_poses.items() if f >= 0}
     metadata = CalibrationMetadata.now(errors=bundle.rms_px)
     quality = board_size_check(rig, views, board)
     return CalibrationResult(rig, metadata, intrinsics, world_poses, origin, quality)

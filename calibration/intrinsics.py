@@ -9,7 +9,7 @@ again. The result says explicitly when it failed and why.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import cv2
@@ -22,6 +22,8 @@ MIN_CORNERS = 6
 """Fewest corners a view needs to constrain the camera (planar board, 8 unknowns + pose)."""
 MIN_VIEWS = 4
 """Fewest views for a 9-parameter pinhole calibration with some redundancy."""
+CORNER_OUTLIER_PX = 1.5
+"""Corners farther than this (and 5 robust sigmas) from the fitted model are misdetections."""
 
 
 class BoardView(Protocol):
@@ -63,6 +65,9 @@ class IntrinsicsResult:
         RMS error of each used view, by frame.
     rejected_frames : tuple of int
         Views dropped as outliers.
+    std : (4,) float array or None
+        Standard deviations of fx, fy, cx, cy (pixels) by OpenCV's covariance estimate
+        (NaN for fisheye): the estimate's own statement of its uncertainty.
     """
 
     camera: str
@@ -73,6 +78,7 @@ class IntrinsicsResult:
     rms_px: float = float("nan")
     view_rms_px: dict[int, float] = field(default_factory=dict)
     rejected_frames: tuple[int, ...] = ()
+    std: FloatArray | None = None
 
 
 def _view_features(view: BoardView, size: tuple[int, int]) -> FloatArray:
@@ -108,8 +114,11 @@ def select_views(views: Sequence[BoardView], size: tuple[int, int], count: int) 
 
 def _calibrate(
     views: Sequence[BoardView], board: BoardPoints, size: tuple[int, int], fisheye: bool
-) -> tuple[FloatArray, FloatArray, list[float]]:
-    """OpenCV calibration of the given views; returns K (3, 3), distortion, per-view RMS."""
+) -> tuple[FloatArray, FloatArray, list[FloatArray]]:
+    """OpenCV calibration of the given views: K (3, 3), distortion, per-view corner errors.
+
+    The errors are one (N_v,) array of pixel distances per view.
+    """
     corners3d = board.corner_points()
     objects = [corners3d[v.ids].astype(np.float32).reshape(-1, 1, 3) for v in views]
     images = [v.corners.astype(np.float32).reshape(-1, 1, 2) for v in views]
@@ -126,8 +135,39 @@ def _calibrate(
             proj, _ = cv2.fisheye.projectPoints(obj, r, t, k, d)
         else:
             proj, _ = cv2.projectPoints(obj, r, t, k, d)
-        errors.append(float(np.sqrt(np.mean(np.sum((proj - img) ** 2, axis=-1)))))
+        errors.append(np.linalg.norm((proj - img).reshape(-1, 2), axis=1))
     return k, np.ravel(d), errors
+
+
+def _rms(errors: FloatArray) -> float:
+    """Root mean square of pixel distances."""
+    return float(np.sqrt(np.mean(np.square(errors))))
+
+
+def _without_bad_corners(
+    views: Sequence[BoardView], errors: Sequence[FloatArray]
+) -> tuple[list[BoardView], int]:
+    """Views with their outlying corners removed, and how many corners went.
+
+    A corner is an outlier when its error exceeds ``CORNER_OUTLIER_PX`` and 5 robust
+    standard deviations of all errors: a misplaced detection, not noise. Views left with
+    fewer than ``MIN_CORNERS`` corners are dropped.
+    """
+    every = np.concatenate(errors)
+    sigma = 1.4826 * np.median(every) / 0.6745 if len(every) else 0.0  # Rayleigh -> sigma
+    limit = max(CORNER_OUTLIER_PX, 5 * sigma)
+    kept, removed = [], 0
+    for view, err in zip(views, errors, strict=True):
+        good = err <= limit
+        removed += int((~good).sum())
+        if good.sum() >= MIN_CORNERS:
+            kept.append(view if good.all() else _subset(view, good))
+    return kept, removed
+
+
+def _subset(view: BoardView, keep: NDArray[np.bool_]) -> BoardView:
+    """The same view with only the corners where ``keep`` is True."""
+    return replace(view, ids=view.ids[keep], corners=view.corners[keep])  # type: ignore[type-var]
 
 
 def _outliers(errors: Sequence[float]) -> list[int]:
@@ -178,16 +218,50 @@ def calibrate_intrinsics(
         return IntrinsicsResult(camera, False, msg)
     chosen = [usable[i] for i in select_views(usable, size, max_views)]
     try:
-        k, d, errors = _calibrate(chosen, board, size, fisheye)
-        rejected = [chosen[i].frame for i in _outliers(errors)]
-        if rejected and len(chosen) - len(rejected) >= MIN_VIEWS:
-            chosen = [v for v in chosen if v.frame not in rejected]
-            k, d, errors = _calibrate(chosen, board, size, fisheye)
-        else:
-            rejected = []
+        k, d, errors, chosen, rejected = _fit_without_outliers(chosen, board, size, fisheye)
     except cv2.error as error:
         return IntrinsicsResult(camera, False, f"{camera}: OpenCV calibration failed: {error}")
-    rms = float(np.sqrt(np.mean(np.square(errors))))
-    per_view = {v.frame: e for v, e in zip(chosen, errors, strict=True)}
+    rms = _rms(np.concatenate(errors))
+    per_view = {v.frame: _rms(e) for v, e in zip(chosen, errors, strict=True)}
     message = f"{camera}: {len(chosen)} views, RMS {rms:.2f} px"
-    return IntrinsicsResult(camera, True, message, k, d, rms, per_view, tuple(rejected))
+    std = _standard_deviations(chosen, board, size, k, d) if not fisheye else np.full(4, np.nan)
+    return IntrinsicsResult(camera, True, message, k, d, rms, per_view, tuple(rejected), std)
+
+
+def _standard_deviations(
+    views: Sequence[BoardView],
+    board: BoardPoints,
+    size: tuple[int, int],
+    k: FloatArray,
+    d: FloatArray,
+) -> FloatArray:
+    """(4,) standard deviations of fx, fy, cx, cy from OpenCV's covariance, at (k, d)."""
+    corners3d = board.corner_points()
+    objects = [corners3d[v.ids].astype(np.float32).reshape(-1, 1, 3) for v in views]
+    images = [v.corners.astype(np.float32).reshape(-1, 1, 2) for v in views]
+    out = cv2.calibrateCameraExtended(
+        objects, images, size, k.copy(), d.copy(), flags=cv2.CALIB_USE_INTRINSIC_GUESS
+    )
+    return np.asarray(out[5], dtype=np.float64).ravel()[:4]
+
+
+def _fit_without_outliers(
+    views: list[BoardView], board: BoardPoints, size: tuple[int, int], fisheye: bool
+) -> tuple[FloatArray, FloatArray, list[FloatArray], list[BoardView], list[int]]:
+    """Calibrate, drop outlying views then outlying corners, calibrate again.
+
+    Returns K, distortion, per-view corner errors, the views used and the rejected frames.
+    """
+    k, d, errors = _calibrate(views, board, size, fisheye)
+    rejected = [views[i].frame for i in _outliers([_rms(e) for e in errors])]
+    if rejected and len(views) - len(rejected) >= MIN_VIEWS:
+        views = [v for v in views if v.frame not in rejected]
+        k, d, errors = _calibrate(views, board, size, fisheye)
+    else:
+        rejected = []
+    trimmed, removed = _without_bad_corners(views, errors)
+    if removed and len(trimmed) >= MIN_VIEWS:
+        rejected += [v.frame for v in views if v.frame not in {t.frame for t in trimmed}]
+        views = trimmed
+        k, d, errors = _calibrate(views, board, size, fisheye)
+    return k, d, errors, views, rejected
