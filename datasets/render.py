@@ -195,7 +195,7 @@ def lens_rays(camera: Camera, supersample: int = 4) -> LensRays:
     return LensRays(camera=camera.name, supersample=int(supersample), x=x, y=y)
 
 
-def pose_matrix(pose: Any, what: str = "board_to_world") -> FloatArray:
+def as_pose_matrix(pose: Any, what: str = "board_to_world") -> FloatArray:
     """A world <- board pose as a (4, 4) float64 matrix.
 
     Parameters
@@ -231,7 +231,7 @@ def _board_to_camera(camera: Camera, board_to_world: Any) -> FloatArray:
     world_to_camera = np.eye(4)
     world_to_camera[:3, :3] = camera.rotation_matrix
     world_to_camera[:3, 3] = camera.translation
-    return world_to_camera @ pose_matrix(board_to_world)
+    return world_to_camera @ as_pose_matrix(board_to_world)
 
 
 def _texture_from_rays(
@@ -471,7 +471,7 @@ def true_corners(camera: Camera, board: TexturedBoard, board_to_world: Any) -> F
         Distorted pixels, in the order (and with the ids) of ``board.corner_points()``;
         NaN for corners behind the camera. Corners outside the image are not removed.
     """
-    pose = pose_matrix(board_to_world)
+    pose = as_pose_matrix(board_to_world)
     points = np.asarray(board.corner_points(), dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 3:
         raise ValueError(

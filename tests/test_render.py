@@ -9,9 +9,9 @@ import pytest
 from calibration.boards import CharucoBoard, Checkerboard
 from calibration.camera import Camera
 from datasets.render import (
+    as_pose_matrix,
     board_pose_looking_at,
     lens_rays,
-    pose_matrix,
     render_board,
     sample_offsets,
     true_corners,
@@ -83,7 +83,7 @@ def test_distorted_lens_curves_straight_edges_as_camera_project_says():
     # points on the vertical square edges x = 2..6 squares, away from the corners
     ys = (np.arange(-1, 6)[:, None] + np.array([0.3, 0.5, 0.7])).ravel() * square
     board_points = np.array([[x * square, y, 0.0] for x in range(2, 7) for y in ys])
-    pose = pose_matrix(pose)
+    pose = as_pose_matrix(pose)
 
     def project(points: np.ndarray) -> np.ndarray:
         return camera.project(points @ pose[:3, :3].T + pose[:3, 3])
@@ -126,7 +126,7 @@ def test_render_is_reproducible_with_the_seed():
 
 def test_rays_that_miss_the_board_see_the_background():
     camera = make_camera()
-    behind = pose_matrix(board_pose_looking_at(camera, CHARUCO, 0.7))
+    behind = as_pose_matrix(board_pose_looking_at(camera, CHARUCO, 0.7))
     flip = np.eye(4)
     flip[:3, 3] = -2 * 0.7 * (camera.rotation_matrix.T @ [0.0, 0.0, 1.0])  # mirrored behind
     image = render_board(camera, CHARUCO, flip @ behind, background=77)
