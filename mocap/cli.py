@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mocap.cli_calibrate import register as register_calibrate
 from mocap.version import software_version
 
 
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     tri.add_argument("--out", type=Path, required=True, help="trial file to write")
     tri.set_defaults(run=_triangulate)
     _add_board_parser(commands)
+    register_calibrate(commands)
     return parser
 
 
