@@ -8,7 +8,7 @@ corners must re-project onto their detections.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -47,12 +47,18 @@ class BoardSizeCheck:
     reprojection_rms_px : dict of str to float
         Per camera, RMS distance between the detections and the re-projection of the
         corners triangulated from all cameras.
+    deviations_mm : (n_pairs,) float array
+        Signed distance - square of every measured pair, millimetres (read-only; empty
+        when not kept): a scale error shifts them all. Not compared by ``==``.
     """
 
     rms_mm: float
     p95_mm: float
     n_pairs: int
     reprojection_rms_px: dict[str, float]
+    deviations_mm: FloatArray = field(
+        default_factory=lambda: np.zeros(0), compare=False, repr=False
+    )
 
 
 def views_to_keypoints(
@@ -89,8 +95,10 @@ def board_size_check(
     result = triangulate(rig, keypoints, min_confidence=0.5)
     pairs = board.neighbour_pairs()
     a, b = result.points3d[:, pairs[:, 0]], result.points3d[:, pairs[:, 1]]
-    error = np.abs(np.linalg.norm(a - b, axis=-1) - board.square_size_m) * 1000.0
-    error = error[np.isfinite(error)]
+    deviation = (np.linalg.norm(a - b, axis=-1) - board.square_size_m) * 1000.0
+    deviation = deviation[np.isfinite(deviation)]
+    deviation.flags.writeable = False
+    error = np.abs(deviation)
     reprojection = _reprojection_rms(rig, keypoints, result.points3d)
     if error.size == 0:
         return BoardSizeCheck(float("nan"), float("nan"), 0, reprojection)
@@ -99,6 +107,7 @@ def board_size_check(
         p95_mm=float(np.percentile(error, 95)),
         n_pairs=int(error.size),
         reprojection_rms_px=reprojection,
+        deviations_mm=deviation,
     )
 
 
