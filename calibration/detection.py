@@ -22,6 +22,17 @@ markers' black border, whose pulls on the corner then cancel), computed per corn
 the markers' homographies so that it shrinks with distance and tilt. On the same views:
 mean offset (+0.003, +0.003) px, RMS (0.038, 0.036) px, largest error 0.18 px.
 
+Two-sided ChArUco boards
+------------------------
+caliscope's boards are printed on both sides, the back face as the mirror image of the front,
+so that each back corner lies right behind the front corner of the same id. A camera facing
+the back sees a mirrored board, whose markers do not decode. When the front is not found,
+:func:`detect_charuco` therefore looks for the board in the left-right flipped image and maps
+the corners back (``x = width - 1 - x_flipped`` in this module's pixel convention); the
+detection is marked ``back_face``. In caliscope's 4-camera test session one camera (cam_1)
+sees only the back face: without this it finds no board at all. caliscope maps the corners
+back with ``width - x_flipped``, one pixel further right in x than the true corner.
+
 Numeric core: numpy, OpenCV, tqdm and the standard library; nothing happens at import.
 """
 
@@ -42,8 +53,10 @@ MIN_CORNERS = 4
 """Fewest refined corners for a detection; with fewer, the detectors return None."""
 
 MAX_REFINE_SHIFT_PX = 2.0
-"""Corners that refinement moved further than this from their prediction are dropped: the
-window latched onto something else (the predictions are within ~1.2 px on rendered boards)."""
+"""ChArUco corners that refinement moved further than this from their prediction are dropped:
+the window latched onto something else (the predictions are within ~1.2 px on rendered
+boards). Checkerboard corners may move as far as their window's half-size instead (see
+``detect_checkerboard``)."""
 
 SAFETY_PX = 2.0
 """Pixels kept between a ChArUco refinement window and the markers' asymmetric inner bits,
@@ -121,6 +134,9 @@ class BoardDetection:
         Pixels (x right, y down, centre of the top-left pixel at (0, 0)).
     image_size : (2,) tuple of int
         Image (width, height), pixels.
+    back_face : bool
+        The corners are those of a two-sided ChArUco board's mirrored back face, seen from
+        behind (module doc); ``ids`` name the front corners they lie behind.
     """
 
     camera: str
@@ -128,6 +144,7 @@ class BoardDetection:
     ids: NDArray[np.int32]
     corners: FloatArray
     image_size: tuple[int, int]
+    back_face: bool = False
 
     def __post_init__(self) -> None:
         where = f"camera {self.camera!r} frame {self.frame}"
@@ -232,7 +249,10 @@ def _predict_with_windows(
 
 
 def refine_corners(
-    grey: NDArray[np.uint8], start: FloatArray, half_size: NDArray[np.int64]
+    grey: NDArray[np.uint8],
+    start: FloatArray,
+    half_size: NDArray[np.int64],
+    max_shift_px: float | FloatArray = MAX_REFINE_SHIFT_PX,
 ) -> tuple[FloatArray, NDArray[np.bool_]]:
     """Sub-pixel saddle points near ``start`` by ``cv2.cornerSubPix``, one window per corner.
 
@@ -244,14 +264,16 @@ def refine_corners(
         Starting pixels (within about half a window of the corner); NaN rows stay NaN.
     half_size : (N,) int array
         Half-size of each corner's window (the window is ``2 * half + 1`` px wide).
+    max_shift_px : float or (N,) float array
+        Farthest a corner may move from its start and still count as found.
 
     Returns
     -------
     refined : (N, 2) float64 array
         Refined pixels.
     good : (N,) bool array
-        False where the start was NaN, refinement moved more than ``MAX_REFINE_SHIFT_PX``,
-        or the window plus ``SAFETY_PX`` reaches past the image border.
+        False where the start was NaN, refinement moved more than ``max_shift_px``, or the
+        window plus ``SAFETY_PX`` reaches past the image border.
     """
     start = np.asarray(start, dtype=np.float64)
     half_size = np.asarray(half_size, dtype=np.int64)
@@ -267,7 +289,7 @@ def refine_corners(
     with np.errstate(invalid="ignore"):
         inside = np.all((refined - reach >= 0) & (refined + reach <= [width - 1, height - 1]), 1)
         moved = np.linalg.norm(refined - start, axis=1)
-        good = finite & inside & (moved <= MAX_REFINE_SHIFT_PX)
+        good = finite & inside & (moved <= max_shift_px)
     return refined, good
 
 
@@ -314,18 +336,41 @@ def _charuco_candidates(
 
 
 def _detection(
-    ids: NDArray[np.int32], corners: FloatArray, camera: str, frame: int, grey: np.ndarray
+    ids: NDArray[np.int32],
+    corners: FloatArray,
+    camera: str,
+    frame: int,
+    grey: np.ndarray,
+    back_face: bool = False,
 ) -> BoardDetection | None:
     """A detection sorted by id, or None with fewer than ``MIN_CORNERS`` corners."""
     if len(ids) < MIN_CORNERS:
         return None
     order = np.argsort(ids, kind="stable")
     size = (grey.shape[1], grey.shape[0])
-    return BoardDetection(camera, int(frame), ids[order], corners[order], size)
+    return BoardDetection(camera, int(frame), ids[order], corners[order], size, back_face)
+
+
+def _refined_charuco(
+    grey: NDArray[np.uint8], cv_board: Any
+) -> tuple[NDArray[np.int32], FloatArray] | None:
+    """Ids (N,) and refined pixels (N, 2) of the ChArUco corners in ``grey``, or None."""
+    found = _charuco_candidates(grey, cv_board)
+    if found is None:
+        return None
+    ids, predicted, free = found
+    half, usable = _window_half_sizes(free)
+    refined, good = refine_corners(grey, predicted, half)
+    keep = usable & good
+    return ids[keep], refined[keep]
 
 
 def detect_charuco(
-    image: Any, board: CharucoLike, camera_name: str = "", frame: int = 0
+    image: Any,
+    board: CharucoLike,
+    camera_name: str = "",
+    frame: int = 0,
+    back_face: bool = True,
 ) -> BoardDetection | None:
     """Find a ChArUco board's corners, refined to unbiased sub-pixel positions.
 
@@ -334,7 +379,8 @@ def detect_charuco(
     a window clear of the markers' inner bits (module doc). Corners whose refinement moved
     more than ``MAX_REFINE_SHIFT_PX``, whose window would leave the image or which are too
     small to refine (``MIN_FREE_PX``) are dropped, so a board partly out of view gives its
-    visible corners.
+    visible corners. When the front is not found, the mirrored back face of a two-sided
+    board is looked for (module doc); a frame without a board then costs two searches.
 
     Parameters
     ----------
@@ -347,6 +393,8 @@ def detect_charuco(
         Camera name, stored in the result and used in error messages.
     frame : int
         Frame index, stored in the result.
+    back_face : bool
+        Also look for a two-sided board's mirrored back face when the front is not found.
 
     Returns
     -------
@@ -356,14 +404,18 @@ def detect_charuco(
     grey = _grey(image, camera_name, frame)
     if board.inverted:
         grey = cv2.bitwise_not(grey)
-    found = _charuco_candidates(grey, board.to_cv2())
-    if found is None:
+    cv_board = board.to_cv2()
+    found = _refined_charuco(grey, cv_board)
+    if found is not None and len(found[0]) >= MIN_CORNERS:
+        return _detection(*found, camera_name, frame, grey)
+    if not back_face:
         return None
-    ids, predicted, free = found
-    half, usable = _window_half_sizes(free)
-    refined, good = refine_corners(grey, predicted, half)
-    keep = usable & good
-    return _detection(ids[keep], refined[keep], camera_name, frame, grey)
+    mirrored = _refined_charuco(np.ascontiguousarray(grey[:, ::-1]), cv_board)
+    if mirrored is None:
+        return None
+    ids, corners = mirrored
+    corners[:, 0] = grey.shape[1] - 1 - corners[:, 0]
+    return _detection(ids, corners, camera_name, frame, grey, back_face=True)
 
 
 def _find_chessboard(grey: NDArray[np.uint8], size: tuple[int, int]) -> FloatArray | None:
@@ -440,8 +492,15 @@ def detect_checkerboard(
     OpenCV's detectors find the whole grid (all corners or nothing); the corners are put in
     the order of ``board.corner_points()`` (the square outside corner 0 black, see
     :func:`_orient`) and refined by ``cv2.cornerSubPix`` in a window of a third of the local
-    square side; corners that moved more than ``MAX_REFINE_SHIFT_PX`` or whose window would
-    leave the image are dropped.
+    square side; corners that moved farther than the window's half-size (the saddle point was
+    not in the window) or whose window would leave the image are dropped.
+
+    OpenCV's detectors place corners only roughly on large images: on the Pose2Sim demo's
+    1088x1920 checkerboard views (squares of 53-176 px) ``findChessboardCorners`` is up to
+    14 px from the saddle point that refinement then finds, so ``MAX_REFINE_SHIFT_PX`` would
+    drop correct corners (61 of 700 there; 3 with this limit). A window of a third of the
+    square contains no other saddle point, so anything it converges to within its half-size
+    is the corner.
 
     Parameters
     ----------
@@ -467,7 +526,10 @@ def detect_checkerboard(
     grid = _orient(grey, grid)
     low, high = CHECKER_WINDOW_HALF_PX
     half = np.clip(np.floor(_local_square_px(grid) * CHECKER_WINDOW_FRACTION), low, high)
-    refined, good = refine_corners(grey, grid.reshape(-1, 2), half.astype(np.int64))
+    half = half.astype(np.int64)
+    refined, good = refine_corners(
+        grey, grid.reshape(-1, 2), half, np.maximum(half, MAX_REFINE_SHIFT_PX)
+    )
     ids = np.arange(len(refined), dtype=np.int32)
     return _detection(ids[good], refined[good], camera_name, frame, grey)
 
