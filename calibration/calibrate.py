@@ -54,6 +54,10 @@ class CalibrationResult:
         The frame whose board pose defines the world frame.
     quality : BoardSizeCheck
         Board-size check and reprojection error of triangulated corners.
+    converged : bool
+        Whether the bundle adjustment converged (False: it stopped at its iteration limit).
+    solver_message : str
+        The bundle adjustment's own words on how it stopped, and after how many steps.
     """
 
     rig: CameraRig
@@ -62,6 +66,8 @@ class CalibrationResult:
     board_poses: dict[int, FloatArray]
     origin_frame: int
     quality: BoardSizeCheck
+    converged: bool = True
+    solver_message: str = ""
 
 
 def _intrinsics(
@@ -195,4 +201,7 @@ def calibrate_rig(
     world_poses = {f: world_root @ m for f, m in bundle.board_poses.items() if f >= 0}
     metadata = CalibrationMetadata.now(errors=bundle.rms_px)
     quality = board_size_check(rig, views, board)
-    return CalibrationResult(rig, metadata, intrinsics, world_poses, origin, quality)
+    solver = f"{bundle.message} after {bundle.iterations} steps"
+    return CalibrationResult(
+        rig, metadata, intrinsics, world_poses, origin, quality, bundle.success, solver
+    )

@@ -344,4 +344,20 @@ def calibration_warnings(result: CalibrationResult, views: Sequence[BoardView]) 
         out += error_warnings(result, cam.name)
         out += link_warnings(names, shared, i)
     out += _board_size_warnings(result)
+    out += _model_warnings(result)
+    if not result.converged:
+        out.append(
+            f"the bundle adjustment did not converge ({result.solver_message}): check the "
+            "warnings above, or record more frames that several cameras see at once"
+        )
     return out
+
+
+def _model_warnings(result: CalibrationResult) -> list[str]:
+    """Cameras whose lens model was reduced because their views could not support it."""
+    return [
+        f"{name}: lens model reduced to {i.model}: for a full lens model film the board "
+        "close to this camera, over the whole image (use --intrinsics)"
+        for name, i in result.intrinsics.items()
+        if i.model.startswith("k1, k2 only")
+    ]

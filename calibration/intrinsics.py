@@ -22,6 +22,12 @@ MIN_CORNERS = 6
 """Fewest corners a view needs to constrain the camera (planar board, 8 unknowns + pose)."""
 MIN_VIEWS = 4
 """Fewest views for a 9-parameter pinhole calibration with some redundancy."""
+COVERAGE_CELLS = (6, 8)
+"""Rows and columns of the grid over the image used to measure the views' coverage."""
+FULL_MODEL_COVERAGE = 0.6
+"""Fraction of grid cells the corners must reach before k3 and p1, p2 are estimated."""
+REDUCED_MODEL_FLAGS = cv2.CALIB_FIX_K3 | cv2.CALIB_ZERO_TANGENT_DIST
+"""The model used when the views cannot support the full one: k1, k2, f, c."""
 CORNER_OUTLIER_PX = 1.5
 """Corners farther than this (and 5 robust sigmas) from the fitted model are misdetections."""
 
@@ -68,6 +74,8 @@ class IntrinsicsResult:
     std : (4,) float array or None
         Standard deviations of fx, fy, cx, cy (pixels) by OpenCV's covariance estimate
         (NaN for fisheye): the estimate's own statement of its uncertainty.
+    model : str
+        The distortion model fitted and, when reduced, why.
     """
 
     camera: str
@@ -79,6 +87,7 @@ class IntrinsicsResult:
     view_rms_px: dict[int, float] = field(default_factory=dict)
     rejected_frames: tuple[int, ...] = ()
     std: FloatArray | None = None
+    model: str = ""
 
 
 def _view_features(view: BoardView, size: tuple[int, int]) -> FloatArray:
@@ -113,7 +122,11 @@ def select_views(views: Sequence[BoardView], size: tuple[int, int], count: int) 
 
 
 def _calibrate(
-    views: Sequence[BoardView], board: BoardPoints, size: tuple[int, int], fisheye: bool
+    views: Sequence[BoardView],
+    board: BoardPoints,
+    size: tuple[int, int],
+    fisheye: bool,
+    flags: int = 0,
 ) -> tuple[FloatArray, FloatArray, list[FloatArray]]:
     """OpenCV calibration of the given views: K (3, 3), distortion, per-view corner errors.
 
@@ -128,7 +141,7 @@ def _calibrate(
             objects, images, size, None, None, flags=flags
         )
     else:
-        _, k, d, rvecs, tvecs = cv2.calibrateCamera(objects, images, size, None, None)
+        _, k, d, rvecs, tvecs = cv2.calibrateCamera(objects, images, size, None, None, flags=flags)
     errors = []
     for obj, img, r, t in zip(objects, images, rvecs, tvecs, strict=True):
         if fisheye:
@@ -218,14 +231,66 @@ def calibrate_intrinsics(
         return IntrinsicsResult(camera, False, msg)
     chosen = [usable[i] for i in select_views(usable, size, max_views)]
     try:
-        k, d, errors, chosen, rejected = _fit_without_outliers(chosen, board, size, fisheye)
+        fit, model = _fit_model(chosen, board, size, fisheye)
     except cv2.error as error:
         return IntrinsicsResult(camera, False, f"{camera}: OpenCV calibration failed: {error}")
+    k, d, errors, chosen, rejected = fit
     rms = _rms(np.concatenate(errors))
     per_view = {v.frame: _rms(e) for v, e in zip(chosen, errors, strict=True)}
-    message = f"{camera}: {len(chosen)} views, RMS {rms:.2f} px"
+    message = f"{camera}: {len(chosen)} views, RMS {rms:.2f} px, {model}"
     std = _standard_deviations(chosen, board, size, k, d) if not fisheye else np.full(4, np.nan)
-    return IntrinsicsResult(camera, True, message, k, d, rms, per_view, tuple(rejected), std)
+    return IntrinsicsResult(camera, True, message, k, d, rms, per_view, tuple(rejected), std, model)
+
+
+def image_coverage(views: Sequence[BoardView], size: tuple[int, int]) -> float:
+    """Fraction of the cells of a ``COVERAGE_CELLS`` grid over the image holding a corner."""
+    rows, cols = COVERAGE_CELLS
+    corners = np.concatenate([v.corners for v in views])
+    cell_x = np.clip((corners[:, 0] / size[0] * cols).astype(int), 0, cols - 1)
+    cell_y = np.clip((corners[:, 1] / size[1] * rows).astype(int), 0, rows - 1)
+    return len(set(zip(cell_y.tolist(), cell_x.tolist(), strict=True))) / (rows * cols)
+
+
+def distortion_folds(matrix: FloatArray, distortion: FloatArray, size: tuple[int, int]) -> bool:
+    """Whether the radial distortion turns back (stops growing with radius) in the image.
+
+    Checks ``d r_d / d r = 1 + 3 k1 r² + 5 k2 r⁴ + 7 k3 r⁶ > 0`` up to 1.3 times the
+    normalised radius of the image corner farthest from the principal point (the ideal
+    radius exceeds the distorted one for barrel lenses). A folding model maps two
+    directions to one pixel: it fits the views but is wrong between and beyond them.
+    """
+    w, h = size
+    corners = np.array([[0.0, 0.0], [w - 1.0, 0.0], [0.0, h - 1.0], [w - 1.0, h - 1.0]])
+    focal, centre = np.diag(matrix)[:2], matrix[:2, 2]
+    reach = 1.3 * float(np.max(np.linalg.norm((corners - centre) / focal, axis=1)))
+    k1, k2 = distortion[0], distortion[1]
+    k3 = distortion[4] if len(distortion) > 4 else 0.0
+    r2 = np.linspace(0.0, reach, 200) ** 2
+    slope = 1 + 3 * k1 * r2 + 5 * k2 * r2**2 + 7 * k3 * r2**3
+    return bool(np.any(slope <= 0))
+
+
+def _fit_model(
+    views: list[BoardView], board: BoardPoints, size: tuple[int, int], fisheye: bool
+) -> tuple[tuple, str]:
+    """Fit the full 5-term model when the views support it, else k1 and k2 only.
+
+    The full model needs corners over most of the image (``FULL_MODEL_COVERAGE``) and must
+    not fold inside it; otherwise k3 and the tangential terms are fixed at zero, which a
+    board seen only in part of the image cannot tell from zero anyway.
+    """
+    if fisheye:
+        return _fit_without_outliers(views, board, size, fisheye), "fisheye k1-k4"
+    coverage = image_coverage(views, size)
+    if coverage >= FULL_MODEL_COVERAGE:
+        fit = _fit_without_outliers(views, board, size, fisheye)
+        if not distortion_folds(fit[0], fit[1], size):
+            return fit, "5-term distortion"
+        reason = "the 5-term fit folded inside the image"
+    else:
+        reason = f"corners cover {100 * coverage:.0f} % of the image"
+    fit = _fit_without_outliers(views, board, size, fisheye, REDUCED_MODEL_FLAGS)
+    return fit, f"k1, k2 only ({reason})"
 
 
 def _standard_deviations(
@@ -246,22 +311,26 @@ def _standard_deviations(
 
 
 def _fit_without_outliers(
-    views: list[BoardView], board: BoardPoints, size: tuple[int, int], fisheye: bool
+    views: list[BoardView],
+    board: BoardPoints,
+    size: tuple[int, int],
+    fisheye: bool,
+    flags: int = 0,
 ) -> tuple[FloatArray, FloatArray, list[FloatArray], list[BoardView], list[int]]:
     """Calibrate, drop outlying views then outlying corners, calibrate again.
 
     Returns K, distortion, per-view corner errors, the views used and the rejected frames.
     """
-    k, d, errors = _calibrate(views, board, size, fisheye)
+    k, d, errors = _calibrate(views, board, size, fisheye, flags)
     rejected = [views[i].frame for i in _outliers([_rms(e) for e in errors])]
     if rejected and len(views) - len(rejected) >= MIN_VIEWS:
         views = [v for v in views if v.frame not in rejected]
-        k, d, errors = _calibrate(views, board, size, fisheye)
+        k, d, errors = _calibrate(views, board, size, fisheye, flags)
     else:
         rejected = []
     trimmed, removed = _without_bad_corners(views, errors)
     if removed and len(trimmed) >= MIN_VIEWS:
         rejected += [v.frame for v in views if v.frame not in {t.frame for t in trimmed}]
         views = trimmed
-        k, d, errors = _calibrate(views, board, size, fisheye)
+        k, d, errors = _calibrate(views, board, size, fisheye, flags)
     return k, d, errors, views, rejected
