@@ -22,6 +22,10 @@ def _demo(args: argparse.Namespace) -> int:
     for role, path in result.files.items():
         print(f"  {role:<14} {path}")
     print(
+        f"Calibration from rendered board images: board-size check {result.board_size_rms_mm:.2f}"
+        f" mm RMS; camera centres within {result.camera_error_mm:.1f} mm of the truth"
+    )
+    print(
         f"3D error against the ground truth: mean {result.mean_error_mm:.1f} mm, "
         f"95th percentile {result.p95_error_mm:.1f} mm, max {result.max_error_mm:.1f} mm; "
         f"{100 * result.reconstructed:.2f} % of keypoint-frames reconstructed"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from calibration.camera import CameraRig
@@ -58,7 +59,7 @@ def triangulate_file(
     trial = read_trial(keypoints_path)
     rig = _rig_for_trial(rig, trial, calibration_path)
     result = reconstruct_trial(trial, rig)
-    if not result.calibration_toml:
-        result = result.replace(calibration_toml=calibration_to_toml(rig, metadata))
+    # the trial carries the calibration its 3D came from, not the one its 2D file had
+    result = replace(result, calibration_toml=calibration_to_toml(rig, metadata))
     write_trial(out_path, result)
     return result

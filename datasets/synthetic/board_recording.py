@@ -13,16 +13,20 @@ instant. Two kinds of session are made here, both with exact ground truth:
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from calibration.camera import Camera, CameraRig
 from datasets.render import TexturedBoard, board_pose_looking_at, lens_rays, render_board
+from datasets.synthetic.board_views import waving_poses
 from datasets.synthetic.body import FloatArray
 
 ImageFormat = Literal["png", "mkv"]
@@ -221,3 +225,85 @@ def write_board_recording(
             path = folder / f"{camera.name}.mkv"
             written[camera.name] = _write_video(path, camera.size, frames)
     return written
+
+
+@dataclass(frozen=True)
+class CalibrationSession:
+    """Where a rendered calibration session was written.
+
+    Attributes
+    ----------
+    extrinsic : Path
+        Folder with one synchronized image folder per camera (the board waved around).
+    intrinsic : Path
+        Folder with one image folder per camera (the board held close to it).
+    """
+
+    extrinsic: Path
+    intrinsic: Path
+
+
+def _render_camera(
+    folder: Path, camera: Camera, board: TexturedBoard, poses: Sequence[FloatArray], seed: int
+) -> Path:
+    """Render one camera's PNG folder (a picklable unit of work for worker processes)."""
+    return _write_png_folder(folder / camera.name, render_frames(camera, board, poses, seed=seed))
+
+
+def write_calibration_session(
+    folder: Path,
+    rig: CameraRig,
+    board: TexturedBoard,
+    n_frames: int = 80,
+    n_intrinsic: int = 20,
+    seed: int = 0,
+    workers: int = 1,
+    progress: bool = False,
+) -> CalibrationSession:
+    """Render a whole calibration session of ``rig`` as PNG folders, as a lab records one.
+
+    Parameters
+    ----------
+    folder : Path
+        Output folder; ``extrinsic/<camera>/`` and ``intrinsic/<camera>/`` are created.
+    rig : CameraRig
+        The true cameras.
+    board : TexturedBoard
+        The board.
+    n_frames : int
+        Synchronized frames of the waved board (frame 0: lying on the floor at the origin).
+    n_intrinsic : int
+        Close-up views per camera.
+    seed : int
+        Seed of the board's path and the image noise.
+    workers : int
+        Processes rendering cameras in parallel (1: this process).
+    progress : bool
+        Show a progress bar (on stderr).
+
+    Returns
+    -------
+    CalibrationSession
+    """
+    session = CalibrationSession(folder / "extrinsic", folder / "intrinsic")
+    waving = waving_poses(board, n_frames, seed=seed)
+    jobs = []
+    for i, cam in enumerate(rig):
+        close = intrinsic_poses(cam, board, n_intrinsic, seed=seed + i)
+        jobs.append((session.extrinsic, cam, board, waving, seed + 10 * i))
+        jobs.append((session.intrinsic, cam, board, close, seed + 10 * i + 5))
+    bar = tqdm(total=len(jobs), desc="rendering board images", unit="camera", disable=not progress)
+    if workers <= 1:
+        for job in jobs:
+            _render_camera(*job)
+            bar.update()
+        bar.close()
+        return session
+    # spawn, not fork: OpenCV's thread pools do not survive a fork
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for done in as_completed([pool.submit(_render_camera, *job) for job in jobs]):
+            done.result()
+            bar.update()
+    bar.close()
+    return session

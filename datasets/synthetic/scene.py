@@ -98,6 +98,7 @@ def write_scene(
     noise: ObservationNoise | None = None,
     seed: int = 0,
     info: TrialInfo | None = None,
+    calibration_name: str = "calibration.toml",
 ) -> SceneFiles:
     """Write the true calibration, the simulated 2D keypoints and the true 3D.
 
@@ -113,16 +114,18 @@ def write_scene(
         Seed of the simulated detector errors.
     info : TrialInfo, optional
         Subject, session, trial and condition labels.
+    calibration_name : str
+        File name of the true calibration.
 
     Returns
     -------
     SceneFiles
-        ``calibration.toml``, ``keypoints2d.h5`` (a trial file with 2D only) and
-        ``truth.h5`` (a trial file with the exact 3D only, plus the true rep windows).
+        The true calibration (``calibration_name``), ``keypoints2d.h5`` (a trial file with
+        2D only) and ``truth.h5`` (a trial file with the exact 3D only, plus the true rep windows).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    files = SceneFiles(out / "calibration.toml", out / "keypoints2d.h5", out / "truth.h5")
+    files = SceneFiles(out / calibration_name, out / "keypoints2d.h5", out / "truth.h5")
     save_calibration(files.calibration, scene.rig)
     toml_text = calibration_to_toml(scene.rig, CalibrationMetadata.now())
     keypoints2d = observe(scene.rig, scene.points3d, noise or ObservationNoise(), seed)
