@@ -30,7 +30,7 @@ from calibration.intrinsics import MIN_CORNERS, BoardPoints, BoardView
 from calibration.lm import SolverResult, levenberg_marquardt
 
 N_INTRINSICS = 9
-"""fx, fy, cx, cy, k1, k2, p1, p2, k3 (the column order of cv2.projectPoints' Jacobian)."""
+"""fx, fy, cx, cy, then k1, k2, p1, p2, k3 (pinhole) or k1-k4 and an unused slot (fisheye)."""
 
 OUTLIER_PX = 1.5
 """Corners farther than this (and 5 robust sigmas) from the first solution are dropped."""
@@ -119,9 +119,27 @@ def gather_observations(
 
 
 def _intrinsics_vector(camera: Camera) -> FloatArray:
-    """(9,) fx, fy, cx, cy, k1, k2, p1, p2, k3 of a pinhole camera."""
+    """(9,) fx, fy, cx, cy and the distortion (fisheye: k1-k4 and a 0 that never moves)."""
     k = camera.matrix
-    return np.concatenate([[k[0, 0], k[1, 1], k[0, 2], k[1, 2]], camera.distortion])
+    values = np.zeros(N_INTRINSICS)
+    values[:4] = k[0, 0], k[1, 1], k[0, 2], k[1, 2]
+    values[4 : 4 + len(camera.distortion)] = camera.distortion
+    return values
+
+
+def _project(
+    points: FloatArray, rvec: FloatArray, tvec: FloatArray, values: FloatArray, fisheye: bool
+) -> tuple[FloatArray, FloatArray]:
+    """Pixels (n, 2) and the (2n, 15) Jacobian by r, t (3 + 3), then the 9 intrinsics."""
+    if not fisheye:
+        projected, jac = cv2.projectPoints(points, rvec, tvec, _matrix(values), values[4:])
+        return projected.reshape(-1, 2), jac
+    projected, jac = cv2.fisheye.projectPoints(
+        points.reshape(-1, 1, 3), rvec, tvec, _matrix(values), values[4:8]
+    )
+    # cv2.fisheye orders its columns f (2), c (2), k (4), r (3), t (3), skew (1)
+    unused = np.zeros((len(jac), 1))
+    return projected.reshape(-1, 2), np.hstack([jac[:, 8:14], jac[:, 0:8], unused])
 
 
 def _matrix(values: FloatArray) -> FloatArray:
@@ -144,6 +162,7 @@ class _Problem:
         self.intr_start = self.board_start + 6 * n_frames
         self.n_params = self.intr_start + (N_INTRINSICS * self.n_cams if intr else 0)
         self.fixed = np.stack([_intrinsics_vector(c) for c in cameras])
+        self.fisheye = [c.fisheye for c in cameras]
         self._rows, self._cols = self._pattern()
 
     def solver_order(self) -> NDArray[np.intp]:
@@ -190,7 +209,6 @@ class _Problem:
     def _views(self, x: FloatArray, derivatives: bool) -> list[tuple[FloatArray, FloatArray]]:
         """Per view: projected corners (n, 2) and, if asked, derivatives (2n, 21) else empty."""
         cams, boards, values = self.unpack(x)
-        matrices = [_matrix(v) for v in values]
         out = []
         for view, (cam, frame) in enumerate(zip(self.obs.camera, self.obs.frame, strict=True)):
             lo, hi = self.obs.starts[view], self.obs.starts[view + 1]
@@ -200,11 +218,11 @@ class _Problem:
             composed = cv2.composeRT(
                 boards[frame, :3], boards[frame, 3:], cams[cam, :3], cams[cam, 3:]
             )
-            projected, jac = cv2.projectPoints(
-                self.obs.points[lo:hi], composed[0], composed[1], matrices[cam], values[cam, 4:]
+            projected, jac = _project(
+                self.obs.points[lo:hi], composed[0], composed[1], values[cam], self.fisheye[cam]
             )
             grads = _chain(jac, composed[2:]) if derivatives else np.empty(0)
-            out.append((projected.reshape(-1, 2), grads))
+            out.append((projected, grads))
         return out
 
     def residuals(self, x: FloatArray) -> FloatArray:
@@ -263,7 +281,7 @@ def _result(
         cameras[cam.name] = replace(
             cam,
             matrix=_matrix(values[i]),
-            distortion=values[i, 4:].copy(),
+            distortion=values[i, 4:8].copy() if cam.fisheye else values[i, 4:].copy(),
             rotation=cams[i, :3],
             translation=cams[i, 3:],
         )
@@ -283,7 +301,7 @@ def bundle_adjust(
     refine_intrinsics: bool = False,
     f_scale_px: float = 1.0,
 ) -> BundleResult:
-    """Refine all camera and board poses together (pinhole cameras).
+    """Refine all camera and board poses together (pinhole or fisheye cameras).
 
     Parameters
     ----------

@@ -145,6 +145,7 @@ def calibrate_rig(
     origin_frame: int | None = None,
     board_on: BoardPlacement = "floor",
     refine_intrinsics: bool = False,
+    fisheye: bool = False,
 ) -> CalibrationResult:
     """Calibrate every camera in ``sizes`` from synchronized board detections.
 
@@ -166,6 +167,9 @@ def calibrate_rig(
         How the board lies in the origin frame, which makes Z vertical.
     refine_intrinsics : bool
         Let the bundle adjustment refine the intrinsics too.
+    fisheye : bool
+        Estimate fisheye lenses (cv2.fisheye's k1-k4) instead of 5-term pinhole ones
+        (ignored with ``fixed_intrinsics``, whose cameras say which model they have).
 
     Raises
     ------
@@ -177,7 +181,7 @@ def calibrate_rig(
     if fixed_intrinsics is not None:
         cameras, intrinsics = dict(fixed_intrinsics), {}
     else:
-        cameras, intrinsics = _intrinsics(names, intrinsic_views or views, board, sizes, False)
+        cameras, intrinsics = _intrinsics(names, intrinsic_views or views, board, sizes, fisheye)
     extra = _private_frames(intrinsic_views) if refine_intrinsics and intrinsic_views else []
     poses = board_poses(cameras, [*views, *extra], board)
     root, cam_poses = initial_camera_poses(names, poses)

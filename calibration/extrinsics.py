@@ -36,6 +36,25 @@ class ViewPoses:
         return {f for (c, f) in self.poses if c == camera}
 
 
+def _pnp(camera: Camera, obj: FloatArray, pixels: FloatArray) -> FloatArray | None:
+    """Camera <- board pose (4, 4) from one view by IPPE + Levenberg-Marquardt, or None.
+
+    Fisheye pixels are first turned into ideal normalised coordinates (identity matrix,
+    no distortion), since OpenCV's PnP only knows the pinhole model.
+    """
+    matrix, distortion = camera.matrix, camera.distortion
+    if camera.fisheye:
+        pixels = camera.normalized_points(pixels)
+        matrix, distortion = np.eye(3), np.zeros(5)
+        if not np.all(np.isfinite(pixels)):
+            return None
+    ok, rvec, tvec = cv2.solvePnP(obj, pixels, matrix, distortion, flags=cv2.SOLVEPNP_IPPE)
+    if not ok:
+        return None
+    rvec, tvec = cv2.solvePnPRefineLM(obj, pixels, matrix, distortion, rvec, tvec)
+    return pose_matrix(rvec.ravel(), tvec.ravel())
+
+
 def board_poses(
     cameras: Mapping[str, Camera], views: Sequence[BoardView], board: BoardPoints
 ) -> ViewPoses:
@@ -45,20 +64,10 @@ def board_poses(
     for view in views:
         if len(view.ids) < MIN_CORNERS:
             continue
-        cam = cameras[view.camera]
         obj = corners3d[view.ids].astype(np.float64)
-        ok, rvec, tvec = cv2.solvePnP(
-            obj,
-            view.corners.astype(np.float64),
-            cam.matrix,
-            cam.distortion,
-            flags=cv2.SOLVEPNP_IPPE,
-        )
-        if ok:
-            rvec, tvec = cv2.solvePnPRefineLM(
-                obj, view.corners.astype(np.float64), cam.matrix, cam.distortion, rvec, tvec
-            )
-            poses[(view.camera, view.frame)] = pose_matrix(rvec.ravel(), tvec.ravel())
+        pose = _pnp(cameras[view.camera], obj, view.corners.astype(np.float64))
+        if pose is not None:
+            poses[(view.camera, view.frame)] = pose
     return ViewPoses(poses)
 
 

@@ -11,7 +11,6 @@ poses of the result and ``origin_frame`` all use that numbering.
 
 from __future__ import annotations
 
-import inspect
 import multiprocessing
 import os
 import re
@@ -282,27 +281,6 @@ def intrinsic_sources(
     return chosen
 
 
-def _fisheye_options(fisheye: bool, fixed: Mapping[str, Camera] | None) -> dict[str, Any]:
-    """Keyword arguments telling ``calibrate_rig`` about fisheye lenses, if it can take them.
-
-    Raises
-    ------
-    CalibrationError
-        When fisheye lenses are asked for (or fixed) and ``calibrate_rig`` has no
-        ``fisheye`` parameter: its poses and bundle adjustment would treat them as pinhole.
-    """
-    fixed_fisheye = [name for name, cam in (fixed or {}).items() if cam.fisheye]
-    if not fisheye and not fixed_fisheye:
-        return {}
-    if "fisheye" in inspect.signature(calibrate_rig).parameters:
-        return {"fisheye": True}
-    what = f"camera {fixed_fisheye[0]!r} of the fixed intrinsics" if fixed_fisheye else "fisheye"
-    raise CalibrationError(
-        f"{what}: fisheye lenses are not supported yet by the rig calibration (its board "
-        "poses and bundle adjustment use the pinhole model)"
-    )
-
-
 def _jobs(
     sources: Mapping[str, FrameSource],
     board: Board,
@@ -379,7 +357,7 @@ def calibrate_recording(
     board_on : {"floor", "wall"}
         How the board lies in the origin frame.
     fisheye : bool
-        Fisheye lenses (refused until ``calibrate_rig`` supports them).
+        Fisheye lenses (cv2.fisheye model) instead of 5-term pinhole ones.
     progress : bool
         Show one progress bar per camera, and the frame pairing, on stderr.
     workers : int, optional
@@ -407,7 +385,6 @@ def calibrate_recording(
     recording = open_calibration_recording(folder)
     sizes = recording.sizes
     fixed = _fixed_cameras(fixed_intrinsics, sizes)
-    options = _fisheye_options(fisheye, fixed)
     extra = {} if intrinsics_folder is None else intrinsic_sources(intrinsics_folder, sizes)
     _report_pairing(recording, progress)
     jobs = _jobs(recording.sources, board, recording.pairing, progress)
@@ -429,6 +406,6 @@ def calibrate_recording(
         intrinsic_views=_detections(intrinsic) or None,
         origin_frame=origin_frame,
         board_on=board_on,
-        **options,
+        fisheye=fisheye,
     )
     return result, views

@@ -8,7 +8,6 @@ noise. Detections come from the real detector, so every number below is end to e
 
 from __future__ import annotations
 
-import inspect
 import sys
 import types
 from dataclasses import dataclass, replace
@@ -19,7 +18,6 @@ import numpy as np
 import pytest
 
 from calibration.boards import CharucoBoard, save_board
-from calibration.calibrate import calibrate_rig
 from calibration.camera import Camera, CameraRig
 from calibration.toml_io import load_calibration, save_calibration
 from datasets.render import board_pose_looking_at, lens_rays, render_board, true_corners
@@ -319,19 +317,6 @@ def test_fixed_intrinsics_without_a_camera_name_file_and_camera(
     save_calibration(fixed, scene.rig)
     argv = [str(recording), "--board", str(board_file(tmp_path)), "--fix-intrinsics", str(fixed)]
     _fails(argv, tmp_path, capsys, "fixed.toml", "no camera 'cam_9'")
-
-
-@pytest.mark.skipif(
-    "fisheye" in inspect.signature(calibrate_rig).parameters,
-    reason="calibrate_rig takes fisheye: the flag is passed on",
-)
-def test_fisheye_is_refused_until_the_rig_calibration_supports_it(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Refused before any frame is read (no silent pinhole calibration of fisheye lenses)."""
-    recording = write_videos(tmp_path / "rec", {"cam_a": _blank(2)})
-    board = str(board_file(tmp_path))
-    _fails([str(recording), "--board", board, "--fisheye"], tmp_path, capsys, "fisheye")
 
 
 def test_missing_output_folder_is_named_before_any_work(

@@ -15,6 +15,7 @@ from calibration.boards import CharucoBoard
 from calibration.calibrate import calibrate_rig
 from calibration.camera import CameraRig
 from calibration.extrinsics import CalibrationError
+from datasets.synthetic.board_recording import intrinsic_poses
 from datasets.synthetic.board_views import project_views, waving_poses
 from datasets.synthetic.rigs import ring_rig
 
@@ -102,3 +103,42 @@ def test_unconnected_camera_is_named() -> None:
             {c.name: c.size for c in rig},
             fixed_intrinsics={c.name: c for c in rig},
         )
+
+
+def test_fisheye_rig() -> None:
+    """Fisheye lenses: f within 0.5 %, centres within 10 mm, orientations within 0.2 deg.
+
+    Same board session as above with wide fisheye lenses (k1..k4 of a ~150 degree lens)
+    and 0.3 px noise; intrinsics from 20 close views per camera. The bounds are the
+    pinhole test's: the fisheye model has fewer terms, not less information.
+    """
+    board = lab_board()
+    pinholes = ring_rig(4, seed=1)
+    rig = CameraRig(
+        tuple(
+            replace(
+                cam,
+                matrix=np.diag([650.0, 650.0, 1.0])
+                + np.array([[0, 0, 960], [0, 0, 540], [0, 0, 0]]),
+                distortion=np.array([0.05, -0.01, 0.003, -0.001]),
+                fisheye=True,
+            )
+            for cam in pinholes
+        )
+    )
+    views = project_views(rig, board, waving_poses(board, 120, seed=2), noise_px=0.3, seed=3)
+    close = []
+    for i, cam in enumerate(rig):
+        poses = intrinsic_poses(cam, board, 20, seed=i)
+        close += project_views(CameraRig((cam,)), board, poses, noise_px=0.3, seed=10 + i)
+    result = calibrate_rig(
+        views, board, {c.name: c.size for c in rig}, intrinsic_views=close, fisheye=True
+    )
+    rotation, offset = _align(result.rig, rig)
+    for est, tru in zip(result.rig, rig, strict=True):
+        assert est.fisheye
+        assert abs(est.matrix[0, 0] / tru.matrix[0, 0] - 1) < 0.005, est.name
+        assert np.linalg.norm(rotation @ est.center + offset - tru.center) < 0.010, est.name
+        relative = est.rotation_matrix @ rotation.T @ tru.rotation_matrix.T
+        angle = np.degrees(np.arccos(np.clip((np.trace(relative) - 1) / 2, -1, 1)))
+        assert angle < 0.2, est.name
