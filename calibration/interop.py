@@ -27,7 +27,12 @@ from calibration.interop_qualisys import (
     qualisys_to_xml,
     save_qualisys_qca,
 )
-from calibration.toml_io import CalibrationFormatError, CalibrationMetadata, calibration_from_toml
+from calibration.toml_io import (
+    CalibrationFormatError,
+    CalibrationMetadata,
+    calibration_from_toml,
+    save_calibration,
+)
 
 try:
     import tomllib
@@ -134,3 +139,47 @@ def load_any_calibration(path: str | os.PathLike[str]) -> tuple[CameraRig, Calib
     if kind == "caliscope":
         return caliscope_from_toml(text, str(path))
     return calibration_from_toml(text, str(path))
+
+
+EXPORT_FORMATS = ("toml", "caliscope", "qualisys")
+"""Formats :func:`save_any_calibration` writes: ours (= anipose/Pose2Sim), caliscope, Qualisys."""
+
+
+def save_any_calibration(
+    path: str | os.PathLike[str],
+    rig: CameraRig,
+    metadata: CalibrationMetadata | None = None,
+    fmt: str = "toml",
+) -> None:
+    """Write a rig in one of ``EXPORT_FORMATS``, atomically.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Destination.
+    rig : CameraRig
+        The cameras.
+    metadata : CalibrationMetadata, optional
+        Errors, time and software, where the format has room for them.
+    fmt : {"toml", "caliscope", "qualisys"}
+        Our calibration TOML (which anipose and Pose2Sim read), caliscope's
+        ``camera_array.toml`` or a Qualisys ``.qca.txt`` (pinhole cameras only).
+
+    Raises
+    ------
+    ValueError
+        An unknown format, or fisheye cameras for Qualisys (its format has no such model).
+    """
+    if fmt == "toml":
+        save_calibration(path, rig, metadata)
+    elif fmt == "caliscope":
+        save_caliscope_camera_array(path, rig, metadata)
+    elif fmt == "qualisys":
+        fisheye = [cam.name for cam in rig if cam.fisheye]
+        if fisheye:
+            msg = f"{path}: Qualisys files hold pinhole cameras only; {fisheye[0]} is fisheye"
+            raise ValueError(msg)
+        save_qualisys_qca(path, rig, metadata)
+    else:
+        msg = f"{path}: unknown calibration format {fmt!r}; choose one of {EXPORT_FORMATS}"
+        raise ValueError(msg)

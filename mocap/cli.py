@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mocap.cli_calibrate import register as register_calibrate
+from mocap.cli_convert import register as register_convert
 from mocap.version import software_version
 
 
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     tri.set_defaults(run=_triangulate)
     _add_board_parser(commands)
     register_calibrate(commands)
+    register_convert(commands)
     return parser
 
 
