@@ -121,6 +121,16 @@ def select_views(views: Sequence[BoardView], size: tuple[int, int], count: int) 
     return sorted(chosen)
 
 
+def _cv_points(
+    views: Sequence[BoardView], board: BoardPoints
+) -> tuple[list[NDArray[np.float32]], list[NDArray[np.float32]]]:
+    """OpenCV's per-view arrays: board points (N_v, 1, 3) and pixels (N_v, 1, 2), float32."""
+    corners3d = board.corner_points()
+    objects = [corners3d[v.ids].astype(np.float32).reshape(-1, 1, 3) for v in views]
+    images = [v.corners.astype(np.float32).reshape(-1, 1, 2) for v in views]
+    return objects, images
+
+
 def _calibrate(
     views: Sequence[BoardView],
     board: BoardPoints,
@@ -132,9 +142,7 @@ def _calibrate(
 
     The errors are one (N_v,) array of pixel distances per view.
     """
-    corners3d = board.corner_points()
-    objects = [corners3d[v.ids].astype(np.float32).reshape(-1, 1, 3) for v in views]
-    images = [v.corners.astype(np.float32).reshape(-1, 1, 2) for v in views]
+    objects, images = _cv_points(views, board)
     if fisheye:
         flags = cv2.fisheye.CALIB_RECOMPUTE_EXTRINSIC | cv2.fisheye.CALIB_FIX_SKEW
         _, k, d, rvecs, tvecs = cv2.fisheye.calibrate(
@@ -301,9 +309,7 @@ def _standard_deviations(
     d: FloatArray,
 ) -> FloatArray:
     """(4,) standard deviations of fx, fy, cx, cy from OpenCV's covariance, at (k, d)."""
-    corners3d = board.corner_points()
-    objects = [corners3d[v.ids].astype(np.float32).reshape(-1, 1, 3) for v in views]
-    images = [v.corners.astype(np.float32).reshape(-1, 1, 2) for v in views]
+    objects, images = _cv_points(views, board)
     out = cv2.calibrateCameraExtended(
         objects, images, size, k.copy(), d.copy(), flags=cv2.CALIB_USE_INTRINSIC_GUESS
     )

@@ -24,6 +24,7 @@ from calibration.quality import board_size_check
 from datasets.render import true_corners
 from datasets.synthetic.board_recording import intrinsic_poses, render_frames
 from datasets.synthetic.board_views import waving_poses
+from datasets.synthetic.compare import rig_errors
 from datasets.synthetic.rigs import ring_rig
 
 BOARD = CharucoBoard(5, 7, 0.11, 0.08, "DICT_5X5_100")
@@ -93,27 +94,6 @@ def calibrated_noisy(session: Session) -> tuple[CalibrationResult, list[BoardDet
     return result, views
 
 
-def _align(estimated: CameraRig, truth: CameraRig) -> tuple[np.ndarray, np.ndarray]:
-    """Rotation and translation (Kabsch, no scale) taking estimated centres onto true ones."""
-    a = np.stack([c.center for c in estimated])
-    b = np.stack([c.center for c in truth])
-    u, _, vt = np.linalg.svd((a - a.mean(0)).T @ (b - b.mean(0)))
-    fix = np.diag([1.0, 1.0, np.sign(np.linalg.det(vt.T @ u.T))])
-    rotation = vt.T @ fix @ u.T
-    return rotation, b.mean(0) - rotation @ a.mean(0)
-
-
-def _pose_errors(estimated: CameraRig, truth: CameraRig) -> tuple[np.ndarray, np.ndarray]:
-    """Per camera: centre error (m) and orientation error (degrees) after alignment."""
-    rotation, offset = _align(estimated, truth)
-    centres, angles = [], []
-    for est, tru in zip(estimated, truth, strict=True):
-        centres.append(np.linalg.norm(rotation @ est.center + offset - tru.center))
-        relative = est.rotation_matrix @ rotation.T @ tru.rotation_matrix.T
-        angles.append(np.degrees(np.arccos(np.clip((np.trace(relative) - 1) / 2, -1, 1))))
-    return np.array(centres), np.array(angles)
-
-
 def test_rendered_corners_are_accurate(session: Session) -> None:
     """Detected corners within 0.3 px RMS of the true projections, unbiased to 0.05 px.
 
@@ -148,9 +128,9 @@ def test_camera_poses_match_the_truth(session: Session, calibrated: CalibrationR
 
     Seen here: 0.6 mm and 0.02 degrees at worst.
     """
-    centres, angles = _pose_errors(calibrated.rig, session.rig)
-    assert np.all(centres < 0.005), centres
-    assert np.all(angles < 0.2), angles
+    errors = rig_errors(calibrated.rig, session.rig)
+    assert np.all(errors.centre_m < 0.005), errors.centre_m
+    assert np.all(errors.rotation_deg < 0.2), errors.rotation_deg
 
 
 def test_world_frame_is_the_floor_board(session: Session, calibrated: CalibrationResult) -> None:
@@ -194,8 +174,8 @@ def test_with_added_noise(
         sigma = np.linalg.norm(result.intrinsics[est.name].std[2:])
         assert 0.5 < sigma < 4.0, est.name  # the uncertainty is stated, and plausible
         assert np.linalg.norm(est.matrix[:2, 2] - tru.matrix[:2, 2]) < 3 * sigma, est.name
-    centres, angles = _pose_errors(result.rig, session.rig)
-    assert np.all(centres < 0.005), centres
-    assert np.all(angles < 0.2), angles
+    errors = rig_errors(result.rig, session.rig)
+    assert np.all(errors.centre_m < 0.005), errors.centre_m
+    assert np.all(errors.rotation_deg < 0.2), errors.rotation_deg
     truth = board_size_check(session.rig, views, BOARD).rms_mm
     assert result.quality.rms_mm < 1.05 * truth

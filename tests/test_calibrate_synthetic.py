@@ -17,22 +17,13 @@ from calibration.camera import CameraRig
 from calibration.extrinsics import CalibrationError
 from datasets.synthetic.board_recording import intrinsic_poses
 from datasets.synthetic.board_views import project_views, waving_poses
+from datasets.synthetic.compare import align_centres, rig_errors
 from datasets.synthetic.rigs import ring_rig
 
 
 def lab_board() -> CharucoBoard:
     """The default A1 board's shape: 5 x 7 squares of 110 mm (24 inner corners)."""
     return CharucoBoard(5, 7, 0.11, 0.08, "DICT_5X5_100")
-
-
-def _align(estimated: CameraRig, truth: CameraRig) -> tuple[np.ndarray, np.ndarray]:
-    """Rotation and translation (Kabsch, no scale) taking estimated centres onto true ones."""
-    a = np.stack([c.center for c in estimated])
-    b = np.stack([c.center for c in truth])
-    u, _, vt = np.linalg.svd((a - a.mean(0)).T @ (b - b.mean(0)))
-    fix = np.diag([1.0, 1.0, np.sign(np.linalg.det(vt.T @ u.T))])
-    rotation = vt.T @ fix @ u.T
-    return rotation, b.mean(0) - rotation @ a.mean(0)
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +45,9 @@ def test_camera_poses_match_the_truth(scene: tuple) -> None:
     target is for a denser board session and is not met yet).
     """
     truth, result = scene
-    rotation, offset = _align(result.rig, truth)
-    for est, tru in zip(result.rig, truth, strict=True):
-        centre = rotation @ est.center + offset
-        assert np.linalg.norm(centre - tru.center) < 0.010, est.name
-        relative = est.rotation_matrix @ rotation.T @ tru.rotation_matrix.T
-        angle = np.degrees(np.arccos(np.clip((np.trace(relative) - 1) / 2, -1, 1)))
-        assert angle < 0.2, est.name
+    errors = rig_errors(result.rig, truth)
+    assert np.all(errors.centre_m < 0.010), errors.centre_m
+    assert np.all(errors.rotation_deg < 0.2), errors.rotation_deg
 
 
 def test_world_frame_is_the_floor_board(scene: tuple) -> None:
@@ -134,11 +121,21 @@ def test_fisheye_rig() -> None:
     result = calibrate_rig(
         views, board, {c.name: c.size for c in rig}, intrinsic_views=close, fisheye=True
     )
-    rotation, offset = _align(result.rig, rig)
-    for est, tru in zip(result.rig, rig, strict=True):
-        assert est.fisheye
-        assert abs(est.matrix[0, 0] / tru.matrix[0, 0] - 1) < 0.005, est.name
-        assert np.linalg.norm(rotation @ est.center + offset - tru.center) < 0.010, est.name
-        relative = est.rotation_matrix @ rotation.T @ tru.rotation_matrix.T
-        angle = np.degrees(np.arccos(np.clip((np.trace(relative) - 1) / 2, -1, 1)))
-        assert angle < 0.2, est.name
+    assert all(cam.fisheye for cam in result.rig)
+    errors = rig_errors(result.rig, rig)
+    assert np.all(errors.focal < 0.005), errors.focal
+    assert np.all(errors.centre_m < 0.010), errors.centre_m
+    assert np.all(errors.rotation_deg < 0.2), errors.rotation_deg
+
+
+def test_alignment_recovers_a_known_similarity() -> None:
+    """A rotated, scaled (x 0.054: a unit of squares) and moved copy aligns to 1e-9 m."""
+    truth = np.random.default_rng(0).uniform(-3, 3, (5, 3))
+    angle = 0.7
+    rotation = np.array(
+        [[np.cos(angle), -np.sin(angle), 0.0], [np.sin(angle), np.cos(angle), 0.0], [0, 0, 1]]
+    )
+    moved = (truth @ rotation.T) / 0.054 + [1.0, 2.0, 3.0]
+    scale, r, t = align_centres(moved, truth, with_scale=True)
+    assert abs(scale - 0.054) < 1e-12
+    assert np.allclose(scale * moved @ r.T + t, truth, atol=1e-9)
