@@ -139,3 +139,14 @@ def test_alignment_recovers_a_known_similarity() -> None:
     scale, r, t = align_centres(moved, truth, with_scale=True)
     assert abs(scale - 0.054) < 1e-12
     assert np.allclose(scale * moved @ r.T + t, truth, atol=1e-9)
+
+
+def test_too_few_views_names_the_camera() -> None:
+    """A camera with 3 board views cannot get intrinsics: the error names it and the count."""
+    board = lab_board()
+    rig = ring_rig(3, seed=0)
+    views = project_views(rig, board, waving_poses(board, 60, seed=1), noise_px=0.3, seed=2)
+    few = [v for v in views if v.camera == "cam_2"][:3]
+    views = [v for v in views if v.camera != "cam_2"] + few
+    with pytest.raises(CalibrationError, match=r"cam_2 saw the board .* in only 3 frames"):
+        calibrate_rig(views, board, {c.name: c.size for c in rig})
