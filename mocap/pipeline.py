@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from calibration.camera import CameraRig
-from calibration.toml_io import calibration_to_toml, load_calibration
-from mocap.trial import Trial, read_trial, write_trial
-from mocap.triangulation import triangulate
+from calibration.interop import load_any_calibration
+from calibration.toml_io import calibration_from_toml, calibration_to_toml
+from mocap.filtering import smooth_trajectories
+from mocap.trial import AttrValue, Trial, read_trial, write_trial
+from mocap.triangulation import MAX_SUBSET_CAMERAS, triangulate
 
 
 @dataclass(frozen=True)
@@ -23,23 +26,33 @@ class ReconstructionSettings:
     min_confidence : float
         2D points below this detector confidence are not used.
     max_error_px : float
-        A 3D point whose reprojection error exceeds this loses its worst views (while at
-        least ``min_views`` remain) and is solved again.
+        Every view a 3D point uses must re-project within this many pixels. Views that do
+        not are dropped: the largest agreeing subset of at least ``min_views`` views is
+        kept (``mocap.triangulation``), so one wrong camera cannot pull the point.
     min_views : int
-        Fewest cameras a 3D point needs.
+        Fewest cameras a 3D point needs (>= 2).
     filter : {"butterworth", "none"}
-        Zero-lag low-pass filter of the 3D trajectories.
+        Zero-lag low-pass filter of the 3D trajectories (gap filling and the median
+        pre-filter have their own settings).
     cutoff_hz : float
-        The filter's cut-off frequency.
+        The filter's cut-off frequency (below half the frame rate).
     filter_order : int
         The Butterworth filter's order (applied forwards and backwards).
     max_gap_s : float
-        Gaps up to this long are filled by cubic splines before filtering.
+        Gaps up to this long are filled by cubic splines before filtering (0: none).
     median_window : int
-        Frames of a median pre-filter against spikes (0: none).
+        Frames of a median pre-filter against spikes (0: none; else odd). The default 7
+        (0.12 s at 60 fps) reaches across 2-frame gaps: without it a wrong point that no
+        frame-by-frame test catches is smeared by the low-pass (170-270 mm seen on the
+        synthetic acceptance scenes).
     sync : {"timestamps", "auto", "none"}
         How cameras are put on one time base: recorded timestamps, offsets estimated from
-        the 2D keypoints, or frame i of every camera taken as the same instant.
+        the 2D keypoints, or frame i of every camera taken as the same instant. Recorded
+        only: :func:`reconstruct_trial` takes frame i of every camera as one instant, so
+        the caller applies any offsets first.
+    min_ray_angle_deg : float
+        A 3D point's views must be at least as well conditioned as two rays at this angle
+        (nearly opposite or nearly coincident camera pairs fix depth poorly; 0: no check).
     """
 
     min_confidence: float = 0.3
@@ -49,15 +62,41 @@ class ReconstructionSettings:
     cutoff_hz: float = 6.0
     filter_order: int = 4
     max_gap_s: float = 0.1
-    median_window: int = 0
+    median_window: int = 7
     sync: Literal["timestamps", "auto", "none"] = "timestamps"
+    min_ray_angle_deg: float = 30.0
+
+    def __post_init__(self) -> None:
+        checks = {
+            "min_confidence": 0.0 <= self.min_confidence <= 1.0,
+            "max_error_px": self.max_error_px > 0,
+            "min_views": _is_int(self.min_views) and self.min_views >= 2,
+            "filter": self.filter in ("butterworth", "none"),
+            "cutoff_hz": 0 < self.cutoff_hz < math.inf,
+            "filter_order": _is_int(self.filter_order) and self.filter_order >= 1,
+            "max_gap_s": 0 <= self.max_gap_s < math.inf,
+            "median_window": _is_int(self.median_window)
+            and (self.median_window == 0 or self.median_window % 2 == 1),
+            "sync": self.sync in ("timestamps", "auto", "none"),
+            "min_ray_angle_deg": 0 <= self.min_ray_angle_deg < 90,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
+            msg = f"invalid reconstruction settings: {shown} (see ReconstructionSettings)"
+            raise ValueError(msg)
 
     def as_attrs(self) -> dict[str, str | float | int]:
         """The settings as flat trial-file attributes (``settings.<name>``)."""
         return {f"settings.{k}": v for k, v in asdict(self).items()}
 
 
-def _rig_for_trial(rig: CameraRig, trial: Trial, calibration: Path) -> CameraRig:
+def _is_int(value: object) -> bool:
+    """Whether ``value`` is an int (and not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _rig_for_trial(rig: CameraRig, trial: Trial, calibration: Path | str) -> CameraRig:
     """The calibration's cameras in the trial's camera order; names a missing camera."""
     missing = [name for name in trial.camera_names if name not in rig.names]
     if missing:
@@ -69,43 +108,157 @@ def _rig_for_trial(rig: CameraRig, trial: Trial, calibration: Path) -> CameraRig
     return rig.subset(trial.camera_names)
 
 
-def reconstruct_trial(trial: Trial, rig: CameraRig, min_confidence: float = 0.3) -> Trial:
+def reconstruct_trial(
+    trial: Trial, rig: CameraRig, settings: ReconstructionSettings = ReconstructionSettings()
+) -> Trial:
     """Return ``trial`` with ``points3d``, ``reprojection_error`` and ``n_views`` filled in.
+
+    The 2D keypoints are triangulated robustly (``mocap.triangulation.triangulate`` with the
+    settings' ``min_confidence``, ``max_error_px``, ``min_views`` and ``min_ray_angle_deg``),
+    then smoothed (``mocap.filtering.smooth_trajectories``: median pre-filter, gap filling,
+    Butterworth low-pass at ``trial.fps``). ``points3d`` holds the smoothed points;
+    ``reprojection_error`` and ``n_views`` describe the triangulation, so a point filled in a
+    gap has ``n_views`` 0 and a NaN error. The trial's ``extra_attrs`` get every setting
+    (``settings.as_attrs()``) and the counts of what each step did (``triangulation_*``,
+    ``filter_*``).
+
+    Frame i of every camera is taken as one instant: ``settings.sync`` is only recorded.
+    With ``sync="auto"`` the caller estimates the cameras' offsets and applies them to
+    ``keypoints2d`` first; this function does not.
 
     Parameters
     ----------
     trial : Trial
         A trial with ``keypoints2d`` (C, T, J, 3).
     rig : CameraRig
-        The C cameras in the trial's camera order.
-    min_confidence : float
-        2D points below this confidence are not used.
+        A calibration holding every camera of the trial (by name, in any order).
+    settings : ReconstructionSettings
+        Every choice of the 2D -> 3D steps.
+
+    Returns
+    -------
+    Trial
+        The trial with (T, J, 3) ``points3d`` and (T, J) ``reprojection_error`` and
+        ``n_views``.
     """
     if trial.keypoints2d is None:
         msg = "the trial has no keypoints2d to triangulate"
         raise ValueError(msg)
-    result = triangulate(rig, trial.keypoints2d, min_confidence=min_confidence)
-    return trial.with_points3d(
+    rig = _rig_for_trial(rig, trial, "the calibration")
+    result = triangulate(
+        rig,
+        trial.keypoints2d,
+        settings.min_confidence,
+        max_error_px=settings.max_error_px,
+        min_views=settings.min_views,
+        min_ray_angle_deg=settings.min_ray_angle_deg,
+    )
+    smooth = smooth_trajectories(
         result.points3d,
-        result.reprojection_error,
-        result.n_views,
-        extra_attrs={"triangulation": "dlt", "min_confidence": min_confidence},
+        trial.fps,
+        lowpass=settings.filter == "butterworth",
+        cutoff_hz=settings.cutoff_hz,
+        order=settings.filter_order,
+        max_gap_s=settings.max_gap_s,
+        median_window=settings.median_window,
+    )
+    method = "dlt-subsets" if len(rig) <= MAX_SUBSET_CAMERAS else "dlt-leave-one-out"
+    attrs: dict[str, AttrValue] = {**settings.as_attrs(), "triangulation_method": method}
+    attrs |= {f"triangulation_{key}": value for key, value in result.counts().items()}
+    attrs |= {
+        "filter_gaps_filled": smooth.gaps_filled,
+        "filter_frames_filled": smooth.frames_filled,
+        "filter_runs_filtered": smooth.runs_filtered,
+        "filter_runs_unfiltered": smooth.runs_unfiltered,
+        "filter_frames_unfiltered": smooth.frames_unfiltered,
+    }
+    return trial.with_points3d(
+        smooth.points3d, result.reprojection_error, result.n_views, extra_attrs=attrs
     )
 
 
-def triangulate_file(
-    keypoints_path: str | Path, calibration_path: str | Path, out_path: str | Path
-) -> Trial:
-    """Triangulate a trial file with ``keypoints2d`` and write the result atomically.
+def _frame_range(trial: Trial, frames: tuple[int | None, int | None], source: Path) -> Trial:
+    """Frames ``start:stop`` of ``trial`` (Python slice rules), timestamps unchanged."""
+    start, stop, _ = slice(*frames).indices(trial.n_frames)
+    if stop <= start:
+        shown = ":".join("" if f is None else str(f) for f in frames)
+        msg = f"{source}: frames {shown} select none of its {trial.n_frames} frames"
+        raise ValueError(msg)
+    part = slice(start, stop)
+    arrays = {
+        name: None if getattr(trial, name) is None else getattr(trial, name)[part]
+        for name in ("timestamps", "points3d", "reprojection_error", "n_views")
+    }
+    keypoints2d = None if trial.keypoints2d is None else trial.keypoints2d[:, part]
+    attrs = {**trial.extra_attrs, "source_frame_start": start, "source_frame_stop": stop}
+    return replace(trial, **arrays, keypoints2d=keypoints2d, extra_attrs=attrs)
 
-    Returns the written trial.
+
+def _check_image_sizes(rig: CameraRig, trial: Trial, calibration: Path, source: Path) -> None:
+    """Refuse a calibration whose image sizes differ from those the 2D file records.
+
+    A 2D trial file records image sizes in its embedded ``calibration_toml`` (if any);
+    one that cannot be read is not checked.
     """
-    calibration_path = Path(calibration_path)
-    rig, metadata = load_calibration(calibration_path)
+    if not trial.calibration_toml:
+        return
+    try:
+        recorded, _ = calibration_from_toml(trial.calibration_toml, str(source))
+    except (ValueError, KeyError):
+        return
+    for camera in rig:
+        if camera.name in recorded.names and recorded[camera.name].size != camera.size:
+            w, h = camera.size
+            rw, rh = recorded[camera.name].size
+            msg = (
+                f"{calibration}: camera {camera.name} is calibrated for {w}x{h} px images but "
+                f"{source} was detected on {rw}x{rh} px images (its embedded calibration)"
+            )
+            raise ValueError(msg)
+
+
+def triangulate_file(
+    keypoints_path: str | Path,
+    calibration_path: str | Path,
+    out_path: str | Path,
+    settings: ReconstructionSettings = ReconstructionSettings(),
+    *,
+    frames: tuple[int | None, int | None] | None = None,
+) -> Trial:
+    """Reconstruct a trial file with ``keypoints2d`` and write the result atomically.
+
+    Parameters
+    ----------
+    keypoints_path : str or Path
+        Trial file with (C, T, J, 3) ``keypoints2d``.
+    calibration_path : str or Path
+        Any calibration ``calibration.interop.load_any_calibration`` reads (HingeLab,
+        anipose or Pose2Sim TOML, caliscope, Qualisys); it must hold every camera of the
+        trial, with the image sizes the 2D file records.
+    out_path : str or Path
+        Trial file to write (2D, 3D and the calibration used).
+    settings : ReconstructionSettings
+        Every choice of the 2D -> 3D steps (:func:`reconstruct_trial`).
+    frames : (start, stop) tuple of int or None, optional
+        Only these frames (Python slice rules, stop exclusive); their timestamps are
+        kept and ``source_frame_start`` / ``source_frame_stop`` recorded.
+
+    Returns
+    -------
+    Trial
+        The written trial.
+    """
+    keypoints_path, calibration_path = Path(keypoints_path), Path(calibration_path)
+    rig, metadata = load_any_calibration(calibration_path)
     trial = read_trial(keypoints_path)
+    if frames is not None:
+        trial = _frame_range(trial, frames, keypoints_path)
     rig = _rig_for_trial(rig, trial, calibration_path)
-    result = reconstruct_trial(trial, rig)
+    _check_image_sizes(rig, trial, calibration_path, keypoints_path)
+    result = reconstruct_trial(trial, rig, settings)
     # the trial carries the calibration its 3D came from, not the one its 2D file had
-    result = replace(result, calibration_toml=calibration_to_toml(rig, metadata))
+    errors = {name: value for name, value in metadata.errors.items() if name in rig.names}
+    toml_text = calibration_to_toml(rig, replace(metadata, errors=errors))
+    result = replace(result, calibration_toml=toml_text)
     write_trial(out_path, result)
     return result
