@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mocap.cli_calibrate import register as register_calibrate
 from mocap.cli_convert import register as register_convert
+from mocap.cli_process import register as register_process
 from mocap.version import software_version
 
 
@@ -34,13 +35,91 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _triangulate(args: argparse.Namespace) -> int:
-    """Triangulate a 2D keypoint trial file."""
-    from mocap.pipeline import triangulate_file
+def _frames(text: str) -> tuple[int | None, int | None]:
+    """``START:END`` (either may be empty) as a (start, stop) pair for ``--frames``."""
+    start, sep, stop = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return (int(start) if start.strip() else None, int(stop) if stop.strip() else None)
+    except ValueError:
+        msg = f"expected START:END frame numbers (END exclusive, either may be empty), got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
 
-    trial = triangulate_file(args.input, args.calibration, args.out)
-    print(f"wrote {args.out}: {trial.n_frames} frames, {trial.n_joints} keypoints")
+
+_SETTINGS_OPTIONS = (
+    "min_confidence",
+    "max_error_px",
+    "min_views",
+    "min_ray_angle_deg",
+    "filter",
+    "cutoff_hz",
+    "filter_order",
+    "max_gap_s",
+    "median_window",
+)
+"""``mocap triangulate`` options that are ``ReconstructionSettings`` fields (same names)."""
+
+
+def _triangulate(args: argparse.Namespace) -> int:
+    """Reconstruct 3D from a 2D keypoint trial file: robust triangulation, then filtering."""
+    from mocap.pipeline import ReconstructionSettings, triangulate_file
+
+    given = {name: getattr(args, name) for name in _SETTINGS_OPTIONS}
+    settings = ReconstructionSettings(**{k: v for k, v in given.items() if v is not None})
+    trial = triangulate_file(args.input, args.calibration, args.out, settings, frames=args.frames)
+    attrs = trial.extra_attrs
+    points = max(int(attrs["triangulation_points"]), 1)
+    print(
+        f"wrote {args.out}: {trial.n_frames} frames, {trial.n_joints} keypoints; "
+        f"{100 * int(attrs['triangulation_reconstructed']) / points:.2f} % of keypoint-frames "
+        f"triangulated, {attrs['triangulation_views_dropped']} outlying views dropped, "
+        f"{attrs['filter_gaps_filled']} gaps filled"
+    )
     return 0
+
+
+class _SettingsHelp(argparse.HelpFormatter):
+    """Shows the ``ReconstructionSettings`` defaults, imported only when help is printed."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.dest not in _SETTINGS_OPTIONS:
+            return action.help
+        from mocap.pipeline import ReconstructionSettings
+
+        return f"{action.help} (default: {getattr(ReconstructionSettings(), action.dest)})"
+
+
+def _add_triangulate_parser(commands: argparse._SubParsersAction) -> None:
+    """``mocap triangulate``: the options are ``ReconstructionSettings`` fields but ``sync``."""
+    tri = commands.add_parser(
+        "triangulate", help="3D from a trial file with 2D keypoints", formatter_class=_SettingsHelp
+    )
+    tri.add_argument("input", type=Path, help="trial file (.h5) with keypoints2d")
+    tri.add_argument(
+        "--calibration",
+        type=Path,
+        required=True,
+        help="calibration: HingeLab/anipose/Pose2Sim TOML, caliscope camera_array.toml or "
+        "Qualisys .qca.txt",
+    )
+    tri.add_argument("--out", type=Path, required=True, help="trial file to write")
+    add = tri.add_argument
+    add("--min-confidence", type=float, help="ignore 2D keypoints below this confidence")
+    add("--max-error-px", type=float, help="drop views that re-project farther than this")
+    add("--min-views", type=int, help="fewest cameras per 3D point")
+    add(
+        "--min-ray-angle-deg",
+        type=float,
+        help="refuse points whose views are worse conditioned than two rays at this angle",
+    )
+    add("--filter", choices=("butterworth", "none"), help="low-pass filter of the 3D")
+    add("--cutoff-hz", type=float, help="low-pass cut-off")
+    add("--filter-order", type=int, help="Butterworth order")
+    add("--max-gap-s", type=float, help="fill gaps up to this long, seconds (0: none)")
+    add("--median-window", type=int, help="frames of a median pre-filter (0: none; else odd)")
+    add("--frames", type=_frames, metavar="START:END", help="only these frames (END exclusive)")
+    tri.set_defaults(run=_triangulate)
 
 
 def _board(args: argparse.Namespace) -> int:
@@ -81,14 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("hingelab-demo"), help="output folder")
     demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic scene")
     demo.set_defaults(run=_demo)
-    tri = commands.add_parser("triangulate", help="3D from a trial file with 2D keypoints")
-    tri.add_argument("input", type=Path, help="trial file (.h5) with keypoints2d")
-    tri.add_argument("--calibration", type=Path, required=True, help="calibration TOML")
-    tri.add_argument("--out", type=Path, required=True, help="trial file to write")
-    tri.set_defaults(run=_triangulate)
+    _add_triangulate_parser(commands)
     _add_board_parser(commands)
     register_calibrate(commands)
     register_convert(commands)
+    register_process(commands)
     return parser
 
 
