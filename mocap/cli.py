@@ -10,6 +10,12 @@ from pathlib import Path
 from mocap.cli_calibrate import register as register_calibrate
 from mocap.cli_convert import register as register_convert
 from mocap.cli_process import register as register_process
+from mocap.cli_settings import (
+    SettingsHelp,
+    add_settings_arguments,
+    frames_argument,
+    settings_from_args,
+)
 from mocap.version import software_version
 
 
@@ -35,38 +41,11 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _frames(text: str) -> tuple[int | None, int | None]:
-    """``START:END`` (either may be empty) as a (start, stop) pair for ``--frames``."""
-    start, sep, stop = text.partition(":")
-    try:
-        if not sep:
-            raise ValueError
-        return (int(start) if start.strip() else None, int(stop) if stop.strip() else None)
-    except ValueError:
-        msg = f"expected START:END frame numbers (END exclusive, either may be empty), got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
-
-
-_SETTINGS_OPTIONS = (
-    "min_confidence",
-    "max_error_px",
-    "min_views",
-    "min_ray_angle_deg",
-    "filter",
-    "cutoff_hz",
-    "filter_order",
-    "max_gap_s",
-    "median_window",
-)
-"""``mocap triangulate`` options that are ``ReconstructionSettings`` fields (same names)."""
-
-
 def _triangulate(args: argparse.Namespace) -> int:
     """Reconstruct 3D from a 2D keypoint trial file: robust triangulation, then filtering."""
-    from mocap.pipeline import ReconstructionSettings, triangulate_file
+    from mocap.pipeline import triangulate_file
 
-    given = {name: getattr(args, name) for name in _SETTINGS_OPTIONS}
-    settings = ReconstructionSettings(**{k: v for k, v in given.items() if v is not None})
+    settings = settings_from_args(args)
     trial = triangulate_file(args.input, args.calibration, args.out, settings, frames=args.frames)
     attrs = trial.extra_attrs
     points = max(int(attrs["triangulation_points"]), 1)
@@ -79,21 +58,10 @@ def _triangulate(args: argparse.Namespace) -> int:
     return 0
 
 
-class _SettingsHelp(argparse.HelpFormatter):
-    """Shows the ``ReconstructionSettings`` defaults, imported only when help is printed."""
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.dest not in _SETTINGS_OPTIONS:
-            return action.help
-        from mocap.pipeline import ReconstructionSettings
-
-        return f"{action.help} (default: {getattr(ReconstructionSettings(), action.dest)})"
-
-
 def _add_triangulate_parser(commands: argparse._SubParsersAction) -> None:
     """``mocap triangulate``: the options are ``ReconstructionSettings`` fields but ``sync``."""
     tri = commands.add_parser(
-        "triangulate", help="3D from a trial file with 2D keypoints", formatter_class=_SettingsHelp
+        "triangulate", help="3D from a trial file with 2D keypoints", formatter_class=SettingsHelp
     )
     tri.add_argument("input", type=Path, help="trial file (.h5) with keypoints2d")
     tri.add_argument(
@@ -104,21 +72,14 @@ def _add_triangulate_parser(commands: argparse._SubParsersAction) -> None:
         "Qualisys .qca.txt",
     )
     tri.add_argument("--out", type=Path, required=True, help="trial file to write")
+    add_settings_arguments(tri)
     add = tri.add_argument
-    add("--min-confidence", type=float, help="ignore 2D keypoints below this confidence")
-    add("--max-error-px", type=float, help="drop views that re-project farther than this")
-    add("--min-views", type=int, help="fewest cameras per 3D point")
     add(
-        "--min-ray-angle-deg",
-        type=float,
-        help="refuse points whose views are worse conditioned than two rays at this angle",
+        "--frames",
+        type=frames_argument,
+        metavar="START:END",
+        help="only these frames (END exclusive)",
     )
-    add("--filter", choices=("butterworth", "none"), help="low-pass filter of the 3D")
-    add("--cutoff-hz", type=float, help="low-pass cut-off")
-    add("--filter-order", type=int, help="Butterworth order")
-    add("--max-gap-s", type=float, help="fill gaps up to this long, seconds (0: none)")
-    add("--median-window", type=int, help="frames of a median pre-filter (0: none; else odd)")
-    add("--frames", type=_frames, metavar="START:END", help="only these frames (END exclusive)")
     tri.set_defaults(run=_triangulate)
 
 

@@ -14,34 +14,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-SETTINGS_OPTIONS = (
-    "min_confidence",
-    "max_error_px",
-    "min_views",
-    "min_ray_angle_deg",
-    "filter",
-    "cutoff_hz",
-    "filter_order",
-    "max_gap_s",
-    "median_window",
-    "sync",
+from mocap.cli_settings import (
+    SettingsHelp,
+    add_settings_arguments,
+    frames_argument,
+    settings_from_args,
 )
-"""``mocap process`` options that are ``ReconstructionSettings`` fields (same names)."""
-
-
-def frames_argument(text: str) -> tuple[int | None, int | None]:
-    """``A:B``, ``A:`` or ``:B`` (frames, B exclusive) for ``--frames``."""
-    start, sep, stop = text.partition(":")
-    try:
-        if not sep:
-            raise ValueError
-        pair = (int(start) if start.strip() else None, int(stop) if stop.strip() else None)
-    except ValueError:
-        msg = f"expected START:END frame numbers (END exclusive, either may be empty), got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
-    if any(value is not None and value < 0 for value in pair):
-        raise argparse.ArgumentTypeError(f"frames are numbered from 0, got {text!r}")
-    return pair
 
 
 def offsets_argument(text: str) -> dict[str, int]:
@@ -92,12 +70,10 @@ def _detect(args: argparse.Namespace) -> int:
 
 def _process(args: argparse.Namespace) -> int:
     """Detect, synchronise, triangulate and filter; write the trial file."""
-    from mocap.pipeline import ReconstructionSettings
     from mocap.process_job import process_recording, summary
     from mocap.trial import TrialInfo
 
-    given = {name: getattr(args, name) for name in SETTINGS_OPTIONS}
-    settings = ReconstructionSettings(**{k: v for k, v in given.items() if v is not None})
+    settings = settings_from_args(args)
     info = TrialInfo(args.subject, args.session, args.trial, args.condition)
     trial = process_recording(
         args.folder,
@@ -114,17 +90,6 @@ def _process(args: argparse.Namespace) -> int:
     print("\n".join(summary(trial)))
     print(f"wrote {args.out}: {trial.n_cameras} cameras, {trial.n_frames} frames")
     return 0
-
-
-class _SettingsHelp(argparse.HelpFormatter):
-    """Shows the ``ReconstructionSettings`` defaults, imported only when help is printed."""
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.dest not in SETTINGS_OPTIONS:
-            return action.help
-        from mocap.pipeline import ReconstructionSettings
-
-        return f"{action.help} (default: {getattr(ReconstructionSettings(), action.dest)})"
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -150,16 +115,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _add_settings(parser: argparse.ArgumentParser) -> None:
     """The ``ReconstructionSettings`` options of ``mocap process``."""
-    add = parser.add_argument
-    add("--min-confidence", type=float, help="ignore 2D keypoints below this confidence")
-    add("--max-error-px", type=float, help="drop views that re-project farther than this")
-    add("--min-views", type=int, help="fewest cameras per 3D point")
-    add("--min-ray-angle-deg", type=float, help="refuse points seen from too close directions")
-    add("--filter", choices=("butterworth", "none"), help="low-pass filter of the 3D")
-    add("--cutoff-hz", type=float, help="low-pass cut-off")
-    add("--filter-order", type=int, help="Butterworth order")
-    add("--max-gap-s", type=float, help="fill gaps up to this long, seconds (0: none)")
-    add("--median-window", type=int, help="frames of a median pre-filter (0: none; else odd)")
+    add_settings_arguments(parser)
     sync = parser.add_mutually_exclusive_group()
     sync.add_argument(
         "--offsets",
@@ -193,7 +149,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="2D detection, synchronisation, 3D reconstruction: a recording to a trial file",
         description="Videos named after the calibration's cameras (cam01.mp4 ...). Every input "
         "is checked before any work; nothing is written unless everything works.",
-        formatter_class=_SettingsHelp,
+        formatter_class=SettingsHelp,
     )
     _common(process)
     process.add_argument(
