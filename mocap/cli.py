@@ -46,7 +46,9 @@ def _triangulate(args: argparse.Namespace) -> int:
     from mocap.pipeline import triangulate_file
 
     settings = settings_from_args(args)
-    trial = triangulate_file(args.input, args.calibration, args.out, settings, frames=args.frames)
+    trial = triangulate_file(
+        args.input, args.calibration, args.out, settings, frames=args.frames, fps=args.fps
+    )
     attrs = trial.extra_attrs
     points = max(int(attrs["triangulation_points"]), 1)
     print(
@@ -63,7 +65,11 @@ def _add_triangulate_parser(commands: argparse._SubParsersAction) -> None:
     tri = commands.add_parser(
         "triangulate", help="3D from a trial file with 2D keypoints", formatter_class=SettingsHelp
     )
-    tri.add_argument("input", type=Path, help="trial file (.h5) with keypoints2d")
+    tri.add_argument(
+        "input",
+        type=Path,
+        help="trial file (.h5) with keypoints2d, or a Pose2Sim/OpenPose folder of JSON folders",
+    )
     tri.add_argument(
         "--calibration",
         type=Path,
@@ -74,6 +80,7 @@ def _add_triangulate_parser(commands: argparse._SubParsersAction) -> None:
     tri.add_argument("--out", type=Path, required=True, help="trial file to write")
     add_settings_arguments(tri)
     add = tri.add_argument
+    add("--fps", type=float, default=30.0, help="frame rate of JSON input (default: 30)")
     add(
         "--frames",
         type=frames_argument,

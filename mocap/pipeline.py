@@ -194,25 +194,63 @@ def _frame_range(trial: Trial, frames: tuple[int | None, int | None], source: Pa
     return replace(trial, **arrays, keypoints2d=keypoints2d, extra_attrs=attrs)
 
 
-def _check_image_sizes(rig: CameraRig, trial: Trial, calibration: Path, source: Path) -> None:
-    """Refuse a calibration whose image sizes differ from those the 2D file records.
+ENCODER_CROP_PX = 16
+"""A video may lack fewer than this many columns/rows of its calibrated image.
 
-    A 2D trial file records image sizes in its embedded ``calibration_toml`` (if any);
-    one that cannot be read is not checked.
-    """
+Video encoders code whole 16x16 blocks and may crop what lies beyond the picture at the
+right/bottom edge; ``mocap process`` and ``mocap triangulate`` accept such a video with the
+calibration as it is (``mocap.process_job``'s module doc)."""
+
+
+def fits_calibration(size: tuple[int, int], calibrated: tuple[int, int]) -> bool:
+    """Whether an image of ``size`` (w, h) is the ``calibrated`` one, or it encoder-cropped."""
+    return all(0 <= c - s < ENCODER_CROP_PX for s, c in zip(size, calibrated, strict=True))
+
+
+def _read_keypoints(path: Path, rig: CameraRig, fps: float) -> Trial:
+    """A trial file, or an OpenPose-style JSON folder read with the rig's camera names."""
+    from datasets.readers.openpose import is_openpose_folder, read_openpose_folder  # noqa: PLC0415
+
+    if not is_openpose_folder(path):
+        return read_trial(path)
+    trial = read_openpose_folder(path, fps=fps)
+    if set(trial.camera_names) <= set(rig.names) or len(trial.camera_names) != len(rig):
+        return trial
+    return read_openpose_folder(path, camera_names=rig.names, fps=fps)
+
+
+def _recorded_sizes(trial: Trial, source: Path) -> dict[str, tuple[int, int]]:
+    """Image sizes the 2D file records: ``mocap detect``'s attributes, else its calibration."""
+    width = trial.extra_attrs.get("detection_image_width")
+    height = trial.extra_attrs.get("detection_image_height")
+    if isinstance(width, tuple) and isinstance(height, tuple) and len(width) == trial.n_cameras:
+        return {
+            name: (int(w), int(h))
+            for name, w, h in zip(trial.camera_names, width, height, strict=True)
+        }
     if not trial.calibration_toml:
-        return
+        return {}
     try:
         recorded, _ = calibration_from_toml(trial.calibration_toml, str(source))
     except (ValueError, KeyError):
-        return
+        return {}
+    return {camera.name: camera.size for camera in recorded}
+
+
+def _check_image_sizes(rig: CameraRig, trial: Trial, calibration: Path, source: Path) -> None:
+    """Refuse a calibration whose image sizes differ from those the 2D file records.
+
+    ``mocap detect`` records them as attributes; other 2D trial files in their embedded
+    ``calibration_toml`` (if any). A file recording neither is not checked.
+    """
+    recorded = _recorded_sizes(trial, source)
     for camera in rig:
-        if camera.name in recorded.names and recorded[camera.name].size != camera.size:
+        if camera.name in recorded and not fits_calibration(recorded[camera.name], camera.size):
             w, h = camera.size
-            rw, rh = recorded[camera.name].size
+            rw, rh = recorded[camera.name]
             msg = (
                 f"{calibration}: camera {camera.name} is calibrated for {w}x{h} px images but "
-                f"{source} was detected on {rw}x{rh} px images (its embedded calibration)"
+                f"{source} was detected on {rw}x{rh} px images"
             )
             raise ValueError(msg)
 
@@ -224,13 +262,16 @@ def triangulate_file(
     settings: ReconstructionSettings = ReconstructionSettings(),
     *,
     frames: tuple[int | None, int | None] | None = None,
+    fps: float = 30.0,
 ) -> Trial:
     """Reconstruct a trial file with ``keypoints2d`` and write the result atomically.
 
     Parameters
     ----------
     keypoints_path : str or Path
-        Trial file with (C, T, J, 3) ``keypoints2d``.
+        Trial file with (C, T, J, 3) ``keypoints2d``, or a Pose2Sim/OpenPose-style folder
+        of per-frame JSON files per camera (``datasets.readers.openpose``; camera
+        subfolders named after the calibration's cameras, else taken in natural order).
     calibration_path : str or Path
         Any calibration ``calibration.interop.load_any_calibration`` reads (HingeLab,
         anipose or Pose2Sim TOML, caliscope, Qualisys); it must hold every camera of the
@@ -242,6 +283,8 @@ def triangulate_file(
     frames : (start, stop) tuple of int or None, optional
         Only these frames (Python slice rules, stop exclusive); their timestamps are
         kept and ``source_frame_start`` / ``source_frame_stop`` recorded.
+    fps : float
+        Frame rate of JSON input (a trial file records its own).
 
     Returns
     -------
@@ -250,7 +293,7 @@ def triangulate_file(
     """
     keypoints_path, calibration_path = Path(keypoints_path), Path(calibration_path)
     rig, metadata = load_any_calibration(calibration_path)
-    trial = read_trial(keypoints_path)
+    trial = _read_keypoints(keypoints_path, rig, fps)
     if frames is not None:
         trial = _frame_range(trial, frames, keypoints_path)
     rig = _rig_for_trial(rig, trial, calibration_path)

@@ -56,13 +56,11 @@ from mocap.detect_job import (
 )
 from mocap.keypoints import DetectorFactory
 from mocap.markers import DEFAULT_MARKERS, MarkerSet
-from mocap.pipeline import ReconstructionSettings, reconstruct_trial
+from mocap.pipeline import ReconstructionSettings, fits_calibration, reconstruct_trial
 from mocap.skeleton import BLAZEPOSE_NAMES
 from mocap.sources import RecordingError, natural_key
 from mocap.trial import Trial, TrialInfo, write_trial
 
-ENCODER_CROP_PX = 16
-"""A video may lack fewer than this many columns/rows of its calibrated image (module doc)."""
 N_BODY = len(BLAZEPOSE_NAMES)
 """Body keypoints (BlazePose's) before the spine markers."""
 DEFAULT_SETTINGS = ReconstructionSettings()
@@ -172,7 +170,7 @@ def check_image_sizes(
         cal_w, cal_h = rig[name].size
         if (width, height) == (cal_w, cal_h):
             continue
-        if 0 <= cal_w - width < ENCODER_CROP_PX and 0 <= cal_h - height < ENCODER_CROP_PX:
+        if fits_calibration((width, height), (cal_w, cal_h)):
             _note(
                 f"camera {name!r}: video {width}x{height}, calibrated {cal_w}x{cal_h}: taken as "
                 "the calibrated image cropped at its right/bottom edge (encoder block padding); "
