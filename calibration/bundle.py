@@ -166,11 +166,17 @@ class _Problem:
         self._rows, self._cols = self._pattern()
 
     def solver_order(self) -> NDArray[np.intp]:
-        """Free parameters: camera poses but the root's, intrinsics if refined, board poses."""
+        """Free parameters: camera poses but the root's, intrinsics if refined, board poses.
+
+        A distortion term that starts at exactly 0 stays 0: the intrinsics step fixed it
+        (a reduced lens model: k3, p1, p2) or it does not exist (fisheye's unused slot).
+        """
         cams = np.arange(self.board_start).reshape(self.n_cams, 6)
         glob = [np.delete(cams, self.root, axis=0).ravel()]
         if self.intr:
-            glob.append(np.arange(self.intr_start, self.n_params))
+            free = np.ones((self.n_cams, N_INTRINSICS), dtype=bool)
+            free[:, 4:] = self.fixed[:, 4:] != 0.0
+            glob.append(self.intr_start + np.flatnonzero(free.ravel()))
         return np.concatenate([*glob, np.arange(self.board_start, self.intr_start)])
 
     def unpack(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
