@@ -664,7 +664,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report(runs, results, truth_check))
     print()
     print(f"* {REFINED}: calibrate_rig(refine_intrinsics=True) on the same detections, timed as")
-    print("  detection + that solve; calibrate_recording and `mocap calibrate` do not offer it yet")
+    print("  detection + that solve (calibrate_recording's default with no intrinsics recording)")
     print()
     ratio = f"time ratio aniposelib/ours = {anipose.calibrate_s / ours.calibrate_s:.1f}"
     if single:
