@@ -19,9 +19,29 @@ from mocap.cli_settings import (
 from mocap.version import software_version
 
 
+def _real_demo(args: argparse.Namespace) -> int:
+    """Run the processing job on a real recording in the Pose2Sim demo layout."""
+    from mocap.real_demo import run_real_demo
+
+    out = args.out if args.out != Path("hingelab-demo") else Path("hingelab-real-demo")
+    result = run_real_demo(args.real, out)
+    print(f"HingeLab real-data demo ({software_version()}): {args.real}")
+    print(f"  calibration {result.calibration}")
+    print("\n".join(result.lines))
+    print(
+        "frames with a 3D point: "
+        + ", ".join(f"{name} {100 * value:.0f} %" for name, value in result.reconstructed.items())
+    )
+    print(f"wrote {result.trial}")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     """Run the built-in demo and say where everything went."""
     from mocap.demo import run_demo
+
+    if args.real is not None:
+        return _real_demo(args)
 
     result = run_demo(args.out, seed=args.seed)
     print(f"HingeLab demo ({software_version()}): a synthetic hip-hinge session")
@@ -127,6 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the whole pipeline on a built-in scene")
     demo.add_argument("--out", type=Path, default=Path("hingelab-demo"), help="output folder")
     demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic scene")
+    demo.add_argument(
+        "--real",
+        type=Path,
+        metavar="DIR",
+        help="instead, process a real recording in the Pose2Sim demo layout (videos/, "
+        "calibration/)",
+    )
     demo.set_defaults(run=_demo)
     _add_triangulate_parser(commands)
     _add_board_parser(commands)
