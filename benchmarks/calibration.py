@@ -475,7 +475,7 @@ def detection_error(
 # ----------------------------------------------------------------------------- report
 
 
-def _table(rows: Sequence[Sequence[str]]) -> list[str]:
+def table_lines(rows: Sequence[Sequence[str]]) -> list[str]:
     """Lines of a table: the first column left-aligned, the others right-aligned."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
@@ -532,7 +532,7 @@ def report(runs: Sequence[Run], results: Sequence[Accuracy], truth_check: Accura
     ]:
         cameras.append([tool, *(f"{acc.reprojection_px[n]:.3f}" for n in names)])
     title = "reprojection RMS px per camera in the board-size check (HingeLab's detections):"
-    return "\n".join([*_table(rows), "", title, *_table(cameras)])
+    return "\n".join([*table_lines(rows), "", title, *table_lines(cameras)])
 
 
 # ----------------------------------------------------------------------------- main

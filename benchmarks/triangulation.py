@@ -49,7 +49,7 @@ from dataclasses import dataclass  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks.calibration import DEFAULT_WORK as CALIBRATION_WORK  # noqa: E402
-from benchmarks.calibration import ensure_aniposelib  # noqa: E402
+from benchmarks.calibration import ensure_aniposelib, table_lines  # noqa: E402
 from calibration.camera import CameraRig  # noqa: E402
 from datasets.synthetic import (  # noqa: E402
     DEMO_MOTIONS,
@@ -201,18 +201,6 @@ def _errors(row: Row, ours: np.ndarray) -> list[str]:
     return [*(f"{v:.1f}" for v in stats), f"{100 * done.mean():.2f}", f"{error[common].mean():.1f}"]
 
 
-def _table(rows: list[list[str]]) -> list[str]:
-    """Lines of a table: the first column left-aligned, the others right-aligned."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        " ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    ]
-
-
 def report(rows: list[Row]) -> str:
     """The results table and the speed ratios of our robust triangulation."""
     header = ["method", "seconds", "mean mm", "median mm", "p99 mm", "max mm", "% points"]
@@ -220,7 +208,7 @@ def report(rows: list[Row]) -> str:
     ours = rows[0]
     solved = np.isfinite(ours.points3d[:, 0])
     table = [header] + [[r.method, f"{r.seconds:.2f}", *_errors(r, solved)] for r in rows]
-    lines = [*_table(table), ""]
+    lines = [*table_lines(table), ""]
     lines += [f"{r.method}: {r.note}" for r in rows]
     lines.append("")
     lines += [
