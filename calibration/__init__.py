@@ -1,4 +1,4 @@
-"""Camera model, calibration files and (later) board-based calibration.
+"""Camera model, calibration files, boards, and board-based rig calibration.
 
 Numeric core: imports no Qt, no MediaPipe and no camera code.
 """

@@ -31,7 +31,13 @@ from calibration.camera import Camera, CameraRig
 from calibration.detection import BoardDetection, detect_in_frames
 from calibration.extrinsics import CalibrationError
 from calibration.toml_io import load_calibration
-from mocap.sources import FrameSource, Image, RecordingError, open_recording
+from mocap.sources import (
+    FrameSource,
+    Image,
+    RecordingError,
+    check_equal_lengths,
+    open_recording,
+)
 from mocap.sync import FramePairing, find_timestamps, pair_frames
 
 FixedIntrinsics = str | os.PathLike[str] | CameraRig | Mapping[str, Camera]
@@ -61,28 +67,6 @@ class CalibrationRecording:
     def sizes(self) -> dict[str, tuple[int, int]]:
         """Image (width, height) of each camera."""
         return {name: source.size for name, source in self.sources.items()}
-
-
-def _counts_text(counts: Mapping[str, int | None]) -> str:
-    """``"cam_0 48 frames, cam_1 47 frames"``."""
-    return ", ".join(f"{name} {count} frames" for name, count in counts.items())
-
-
-def check_equal_lengths(folder: Path, counts: Mapping[str, int | None]) -> None:
-    """Refuse cameras of different frame counts (unknown counts are not compared).
-
-    Raises
-    ------
-    RecordingError
-        Naming the cameras and their counts, and what to do about it.
-    """
-    known = {name: count for name, count in counts.items() if count is not None}
-    if len(set(known.values())) > 1:
-        raise RecordingError(
-            f"{folder}: recordings of different lengths ({_counts_text(known)}) and no "
-            "timestamps.csv to pair the frames by time; add timestamps.csv or trim the "
-            "recordings to the same frames"
-        )
 
 
 def open_calibration_recording(folder: str | os.PathLike[str]) -> CalibrationRecording:

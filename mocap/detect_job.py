@@ -35,7 +35,7 @@ from tqdm import tqdm
 from mocap.keypoints import DetectorFactory, KeypointDetector, check_keypoints, layout_index
 from mocap.markers import DEFAULT_MARKERS, TORSO, MarkerDetector, MarkerSet, search_region
 from mocap.skeleton import HINGELAB_KEYPOINTS, SPINE_MARKERS
-from mocap.sources import FrameSource, RecordingError, open_recording
+from mocap.sources import FrameSource, RecordingError, check_equal_lengths, open_recording
 
 if TYPE_CHECKING:  # imported where used: the worker processes need neither (nor SciPy, h5py)
     from mocap.sync import FramePairing
@@ -132,27 +132,6 @@ def _period(set_times: NDArray[np.float64], median_period: float) -> float:
         return median_period
     slope = float(np.polyfit(number, set_times, 1)[0])
     return slope if slope > 0 else median_period
-
-
-def check_equal_lengths(folder: Path, counts: Mapping[str, int | None]) -> None:
-    """Refuse cameras of different frame counts (unknown counts are not compared).
-
-    (As :func:`mocap.calibrate_job.check_equal_lengths`, whose module the detection
-    workers need not import.)
-
-    Raises
-    ------
-    RecordingError
-        Naming the cameras and their counts, and what to do about it.
-    """
-    known = {name: count for name, count in counts.items() if count is not None}
-    if len(set(known.values())) > 1:
-        text = ", ".join(f"{name} {count} frames" for name, count in known.items())
-        raise RecordingError(
-            f"{folder}: recordings of different lengths ({text}) and no timestamps.csv to "
-            "pair the frames by time; add timestamps.csv or trim the recordings to the same "
-            "frames"
-        )
 
 
 def _choose(

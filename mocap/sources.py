@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -265,3 +265,24 @@ def open_recording(folder: str | os.PathLike[str]) -> dict[str, FrameSource]:
             "folder of images per camera)"
         )
     return sources
+
+
+def check_equal_lengths(folder: Path, counts: Mapping[str, int | None]) -> None:
+    """Refuse cameras of different frame counts (unknown counts are not compared).
+
+    Lives here, beside the sources, so that detection workers can use it without
+    importing the calibration job (scipy, h5py).
+
+    Raises
+    ------
+    RecordingError
+        Naming the cameras and their counts, and what to do about it.
+    """
+    known = {name: count for name, count in counts.items() if count is not None}
+    if len(set(known.values())) > 1:
+        text = ", ".join(f"{name} {count} frames" for name, count in known.items())
+        raise RecordingError(
+            f"{folder}: recordings of different lengths ({text}) and no timestamps.csv to "
+            "pair the frames by time; add timestamps.csv or trim the recordings to the same "
+            "frames"
+        )
