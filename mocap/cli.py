@@ -13,6 +13,7 @@ from mocap.cli_process import register as register_process
 from mocap.cli_settings import (
     SettingsHelp,
     add_settings_arguments,
+    add_sync_arguments,
     frames_argument,
     settings_from_args,
 )
@@ -67,7 +68,14 @@ def _triangulate(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     trial = triangulate_file(
-        args.input, args.calibration, args.out, settings, frames=args.frames, fps=args.fps
+        args.input,
+        args.calibration,
+        args.out,
+        settings,
+        frames=args.frames,
+        fps=args.fps,
+        offsets=args.offsets,
+        progress=True,
     )
     attrs = trial.extra_attrs
     points = max(int(attrs["triangulation_points"]), 1)
@@ -81,7 +89,7 @@ def _triangulate(args: argparse.Namespace) -> int:
 
 
 def _add_triangulate_parser(commands: argparse._SubParsersAction) -> None:
-    """``mocap triangulate``: the options are ``ReconstructionSettings`` fields but ``sync``."""
+    """``mocap triangulate``: the options are ``ReconstructionSettings`` fields."""
     tri = commands.add_parser(
         "triangulate", help="3D from a trial file with 2D keypoints", formatter_class=SettingsHelp
     )
@@ -99,6 +107,7 @@ def _add_triangulate_parser(commands: argparse._SubParsersAction) -> None:
     )
     tri.add_argument("--out", type=Path, required=True, help="trial file to write")
     add_settings_arguments(tri)
+    add_sync_arguments(tri)
     add = tri.add_argument
     add("--fps", type=float, default=30.0, help="frame rate of JSON input (default: 30)")
     add(

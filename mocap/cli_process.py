@@ -17,24 +17,10 @@ from typing import Any
 from mocap.cli_settings import (
     SettingsHelp,
     add_settings_arguments,
+    add_sync_arguments,
     frames_argument,
     settings_from_args,
 )
-
-
-def offsets_argument(text: str) -> dict[str, int]:
-    """``cam01:0,cam02:3`` (camera:frames, comma-separated) for ``--offsets``."""
-    offsets = {}
-    for item in text.split(","):
-        name, sep, value = item.strip().rpartition(":")
-        try:
-            if not sep or not name:
-                raise ValueError
-            offsets[name] = int(value)
-        except ValueError:
-            msg = f"expected CAMERA:FRAMES,... (e.g. cam02:3,cam03:-1), got {item.strip()!r}"
-            raise argparse.ArgumentTypeError(msg) from None
-    return offsets
 
 
 def _markers(args: argparse.Namespace) -> Any:
@@ -116,19 +102,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _add_settings(parser: argparse.ArgumentParser) -> None:
     """The ``ReconstructionSettings`` options of ``mocap process``."""
     add_settings_arguments(parser)
-    sync = parser.add_mutually_exclusive_group()
-    sync.add_argument(
-        "--offsets",
-        type=offsets_argument,
-        metavar="CAM:FRAMES,...",
-        help="known time offsets: camera CAM's frame f shows the first camera's f + FRAMES",
-    )
-    sync.add_argument(
-        "--sync",
-        choices=("timestamps", "auto", "none"),
-        help="timestamps.csv (estimated when absent), offsets estimated from the keypoints, "
-        "or frame i of every camera as one instant",
-    )
+    add_sync_arguments(parser)
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -23,6 +23,8 @@ SETTINGS_OPTIONS = (
     "filter_order",
     "max_gap_s",
     "median_window",
+    "fix_swaps",
+    "refine_orientations",
     "sync",
 )
 """Options that are ``ReconstructionSettings`` fields (same names)."""
@@ -70,6 +72,45 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     add("--filter-order", type=int, help="Butterworth order")
     add("--max-gap-s", type=float, help="fill gaps up to this long, seconds (0: none)")
     add("--median-window", type=int, help="frames of a median pre-filter (0: none; else odd)")
+    flag = argparse.BooleanOptionalAction
+    add("--fix-swaps", action=flag, help="undo one camera's left/right label swaps")
+    add(
+        "--refine-orientations",
+        action=flag,
+        help="refit the camera rotations to the keypoints (centres kept), reported",
+    )
+
+
+def add_sync_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--offsets`` or ``--sync``: how the cameras are put on one time line."""
+    sync = parser.add_mutually_exclusive_group()
+    sync.add_argument(
+        "--offsets",
+        type=offsets_argument,
+        metavar="CAM:FRAMES,...",
+        help="known time offsets: camera CAM's frame f shows the first camera's f + FRAMES",
+    )
+    sync.add_argument(
+        "--sync",
+        choices=("timestamps", "auto", "none"),
+        help="timestamps (estimated from the keypoints when frames were not paired by time), "
+        "offsets always estimated from the keypoints, or frame i of every camera as one instant",
+    )
+
+
+def offsets_argument(text: str) -> dict[str, int]:
+    """``cam01:0,cam02:3`` (camera:frames, comma-separated) for ``--offsets``."""
+    offsets = {}
+    for item in text.split(","):
+        name, sep, value = item.strip().rpartition(":")
+        try:
+            if not sep or not name:
+                raise ValueError
+            offsets[name] = int(value)
+        except ValueError:
+            msg = f"expected CAMERA:FRAMES,... (e.g. cam02:3,cam03:-1), got {item.strip()!r}"
+            raise argparse.ArgumentTypeError(msg) from None
+    return offsets
 
 
 def settings_from_args(args: argparse.Namespace, names: Sequence[str] = SETTINGS_OPTIONS) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -11,6 +12,7 @@ from calibration.camera import CameraRig
 from calibration.interop import load_any_calibration
 from calibration.toml_io import calibration_from_toml, calibration_to_toml
 from mocap.filtering import smooth_trajectories
+from mocap.prepare import prepare_keypoints
 from mocap.trial import AttrValue, Trial, read_trial, write_trial
 from mocap.triangulation import MAX_SUBSET_CAMERAS, triangulate
 
@@ -53,6 +55,14 @@ class ReconstructionSettings:
     min_ray_angle_deg : float
         A 3D point's views must be at least as well conditioned as two rays at this angle
         (nearly opposite or nearly coincident camera pairs fix depth poorly; 0: no check).
+    fix_swaps : bool
+        Undo a single camera's left/right label swaps, judged by the other cameras
+        (``mocap.swaps``; needs 3 cameras).
+    refine_orientations : bool
+        Refit the camera rotations to the keypoints, keeping the camera centres and
+        intrinsics (``mocap.orientations``): for a calibration that no longer fits the
+        recording (a camera nudged, a converted calibration). Off by default: reported when
+        used, and the trial carries the refined calibration.
     """
 
     min_confidence: float = 0.3
@@ -65,6 +75,8 @@ class ReconstructionSettings:
     median_window: int = 7
     sync: Literal["timestamps", "auto", "none"] = "timestamps"
     min_ray_angle_deg: float = 30.0
+    fix_swaps: bool = True
+    refine_orientations: bool = False
 
     def __post_init__(self) -> None:
         checks = {
@@ -79,6 +91,8 @@ class ReconstructionSettings:
             and (self.median_window == 0 or self.median_window % 2 == 1),
             "sync": self.sync in ("timestamps", "auto", "none"),
             "min_ray_angle_deg": 0 <= self.min_ray_angle_deg < 90,
+            "fix_swaps": isinstance(self.fix_swaps, bool),
+            "refine_orientations": isinstance(self.refine_orientations, bool),
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -88,7 +102,12 @@ class ReconstructionSettings:
 
     def as_attrs(self) -> dict[str, str | float | int]:
         """The settings as flat trial-file attributes (``settings.<name>``)."""
-        return {f"settings.{k}": v for k, v in asdict(self).items()}
+        return {f"settings.{k}": _attr(v) for k, v in asdict(self).items()}
+
+
+def _attr(value: object) -> str | float | int:
+    """A setting as an HDF5 attribute value (booleans as 0/1)."""
+    return int(value) if isinstance(value, bool) else value  # type: ignore[return-value]
 
 
 def _is_int(value: object) -> bool:
@@ -263,8 +282,14 @@ def triangulate_file(
     *,
     frames: tuple[int | None, int | None] | None = None,
     fps: float = 30.0,
+    offsets: Mapping[str, int] | None = None,
+    progress: bool = False,
 ) -> Trial:
     """Reconstruct a trial file with ``keypoints2d`` and write the result atomically.
+
+    The 2D steps of :func:`mocap.prepare.prepare_keypoints` (swaps, sync, optionally
+    orientations) run first, as in ``mocap process``; a file whose frames ``mocap detect``
+    paired by timestamps counts as synchronised.
 
     Parameters
     ----------
@@ -285,6 +310,10 @@ def triangulate_file(
         kept and ``source_frame_start`` / ``source_frame_stop`` recorded.
     fps : float
         Frame rate of JSON input (a trial file records its own).
+    offsets : mapping of str to int, optional
+        Known time offsets in frames per camera (``mocap.offsets``'s sign).
+    progress : bool
+        Notes on stderr.
 
     Returns
     -------
@@ -298,10 +327,15 @@ def triangulate_file(
         trial = _frame_range(trial, frames, keypoints_path)
     rig = _rig_for_trial(rig, trial, calibration_path)
     _check_image_sizes(rig, trial, calibration_path, keypoints_path)
-    result = reconstruct_trial(trial, rig, settings)
+    timed = trial.extra_attrs.get("detection_pairing") == "timestamps"
+    prepared = prepare_keypoints(
+        trial, rig, settings, offsets=offsets, timed=timed, progress=progress
+    )
+    result = reconstruct_trial(prepared.trial, prepared.rig, settings)
     # the trial carries the calibration its 3D came from, not the one its 2D file had
     errors = {name: value for name, value in metadata.errors.items() if name in rig.names}
-    toml_text = calibration_to_toml(rig, replace(metadata, errors=errors))
-    result = replace(result, calibration_toml=toml_text)
+    toml_text = calibration_to_toml(prepared.rig, replace(metadata, errors=errors))
+    attrs = {**result.extra_attrs, **prepared.attrs}
+    result = replace(result, calibration_toml=toml_text, extra_attrs=attrs)
     write_trial(out_path, result)
     return result

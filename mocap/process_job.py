@@ -34,11 +34,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 import numpy as np
 
@@ -57,6 +55,8 @@ from mocap.detect_job import (
 from mocap.keypoints import DetectorFactory
 from mocap.markers import DEFAULT_MARKERS, MarkerSet
 from mocap.pipeline import ReconstructionSettings, fits_calibration, reconstruct_trial
+from mocap.prepare import note, prepare_keypoints
+from mocap.prepare import synchronise as synchronise  # noqa: PLC0414 (benchmarks import it here)
 from mocap.skeleton import BLAZEPOSE_NAMES
 from mocap.sources import RecordingError, natural_key
 from mocap.trial import Trial, TrialInfo, write_trial
@@ -67,8 +67,6 @@ DEFAULT_SETTINGS = ReconstructionSettings()
 """The defaults of ``mocap process``."""
 NO_INFO = TrialInfo()
 """Empty subject, session, trial and condition labels."""
-MAX_OFFSET_S = 0.25
-"""Largest time offset between cameras searched by ``sync="auto"``, seconds."""
 
 
 def check_output(path: Path, what: str = "trial file") -> None:
@@ -77,12 +75,6 @@ def check_output(path: Path, what: str = "trial file") -> None:
         raise ValueError(f"{what} {path} is a folder; give a file name")
     if not path.parent.is_dir():
         raise ValueError(f"cannot write {what} {path}: folder {path.parent} does not exist")
-
-
-def _note(message: str, progress: bool) -> None:
-    """A line on stderr (when the caller shows progress)."""
-    if progress:
-        print(f"note: {message}", file=sys.stderr)
 
 
 # ----------------------------------------------------------------------------- cameras
@@ -171,7 +163,7 @@ def check_image_sizes(
         if (width, height) == (cal_w, cal_h):
             continue
         if fits_calibration((width, height), (cal_w, cal_h)):
-            _note(
+            note(
                 f"camera {name!r}: video {width}x{height}, calibrated {cal_w}x{cal_h}: taken as "
                 "the calibrated image cropped at its right/bottom edge (encoder block padding); "
                 "pixel coordinates unchanged",
@@ -189,9 +181,9 @@ def _matched_recording(
 ) -> tuple[DetectionRecording, dict[str, str]]:
     """The recording with its videos in the calibration's camera order, and their names."""
     recording = open_detection_recording(folder)
-    mapping, note = match_cameras(list(recording.sources), rig.names)
-    if note:
-        _note(note, progress)
+    mapping, renamed = match_cameras(list(recording.sources), rig.names)
+    if renamed:
+        note(renamed, progress)
     _check_cameras(mapping, recording, rig, calibration)
     by_camera = {camera: video for video, camera in mapping.items()}
     order = [by_camera[name] for name in rig.names]
@@ -204,15 +196,6 @@ def _matched_recording(
 # ----------------------------------------------------------------------------- sync
 
 
-def _offsets_module() -> Any:
-    """:mod:`mocap.offsets`, or None when this installation lacks it."""
-    try:
-        from mocap import offsets  # noqa: PLC0415 (optional step)
-    except ImportError:
-        return None
-    return offsets
-
-
 def _by_camera(offsets: Mapping[str, int], mapping: Mapping[str, str]) -> dict[str, int]:
     """Offsets keyed by calibrated camera (given by video or camera name); others 0."""
     cameras = list(mapping.values())
@@ -223,69 +206,6 @@ def _by_camera(offsets: Mapping[str, int], mapping: Mapping[str, str]) -> dict[s
             raise ValueError(f"offset for unknown camera {name!r} (cameras: {', '.join(cameras)})")
         out[camera] = int(frames)
     return out
-
-
-def _shifted(trial: Trial, offsets: Mapping[str, int], module: Any) -> Trial:
-    """``trial`` with each camera's frames shifted by its offset (:mod:`mocap.offsets`)."""
-    keypoints = module.apply_offsets(trial.keypoints2d, offsets, trial.camera_names)
-    return dataclasses.replace(trial, keypoints2d=keypoints)
-
-
-def _estimate(trial: Trial, rig: CameraRig, module: Any, progress: bool) -> tuple[Trial, dict]:
-    """Estimate the cameras' offsets and apply them when the estimate is trusted."""
-    span = max(1, round(MAX_OFFSET_S * trial.fps))
-    estimate = module.estimate_offsets(rig, trial.keypoints2d, trial.fps, max_offset_frames=span)
-    _note(f"time offsets: {estimate.message}", progress)
-    attrs = dict(estimate.as_attrs())
-    if not estimate.success:
-        return trial, attrs
-    return _shifted(trial, estimate.offsets_frames, module), attrs
-
-
-def synchronise(
-    trial: Trial,
-    rig: CameraRig,
-    settings: ReconstructionSettings,
-    offsets: Mapping[str, int] | None,
-    timed: bool,
-    progress: bool = True,
-) -> tuple[Trial, dict[str, Any]]:
-    """Put the cameras on one time line (module doc); returns the trial and ``sync.*`` attrs.
-
-    Parameters
-    ----------
-    trial : Trial
-        keypoints2d (C, T, J, 3), cameras named as in ``rig``.
-    rig : CameraRig
-        The trial's cameras, in its order.
-    settings : ReconstructionSettings
-        ``settings.sync`` chooses the method.
-    offsets : mapping of str to int, optional
-        Frames per calibrated camera, :mod:`mocap.offsets`'s sign: camera ``c``'s frame
-        ``f`` shows the first camera's frame ``f + offset``.
-    timed : bool
-        Whether the frames were paired by recorded timestamps.
-    """
-    estimate = settings.sync == "auto" or (settings.sync == "timestamps" and not timed)
-    if offsets is None and not estimate:
-        return trial, {"sync.method": "timestamps" if timed else "frame_index"}
-    module = _offsets_module()
-    if module is None:
-        if offsets is not None:
-            raise ValueError("time offsets need mocap.offsets, which this installation lacks")
-        _note(
-            "mocap.offsets is not available: frame i of every camera taken as one instant", progress
-        )
-        return trial, {"sync.method": "frame_index"}
-    if offsets is not None:
-        shifted = _shifted(trial, offsets, module)
-        return shifted, {
-            "sync.method": "given_offsets",
-            "sync.offsets_frames": tuple(offsets.values()),
-        }
-    if not timed:
-        _note("no timestamps: estimating the cameras' time offsets from the keypoints", progress)
-    return _estimate(trial, rig, module, progress)
 
 
 # ----------------------------------------------------------------------------- the job
@@ -375,15 +295,15 @@ def process_recording(
         )
     rig = rig.subset(names.values())
     trial = dataclasses.replace(trial, camera_names=rig.names)
-    trial, sync_attrs = synchronise(
-        trial, rig, settings, given, recording.pairing is not None, progress
+    prepared = prepare_keypoints(
+        trial, rig, settings, offsets=given, timed=recording.pairing is not None, progress=progress
     )
-    result = reconstruct_trial(trial, rig, settings)
+    result = reconstruct_trial(prepared.trial, prepared.rig, settings)
     result = dataclasses.replace(
         result,
         info=info,
-        calibration_toml=_calibration_toml(rig, metadata),
-        extra_attrs={**result.extra_attrs, **sync_attrs, "calibration_file": calibration.name},
+        calibration_toml=_calibration_toml(prepared.rig, metadata),
+        extra_attrs={**result.extra_attrs, **prepared.attrs, "calibration_file": calibration.name},
     )
     write_trial(out, result)
     return result

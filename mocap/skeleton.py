@@ -74,6 +74,14 @@ BONES: tuple[tuple[str, str], ...] = (
 )
 """Segments drawn by the viewer and checked for constant length."""
 
+SWAP_GROUPS: dict[str, tuple[str, ...]] = {
+    "face": ("eye_inner", "eye", "eye_outer", "ear", "mouth"),
+    "arms": ("shoulder", "elbow", "wrist", "pinky", "index", "thumb"),
+    "legs": ("hip", "knee", "ankle", "heel", "foot_index"),
+}
+"""Keypoint groups whose left/right labels a detector swaps together (names without the
+``left_``/``right_`` prefix or ``_left``/``_right`` suffix); see ``mocap.swaps``."""
+
 
 def keypoint_index(names: tuple[str, ...] | list[str], name: str) -> int:
     """Return the index of ``name`` in ``names``.
