@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mocap.cli_calibrate import register as register_calibrate
 from mocap.cli_convert import register as register_convert
+from mocap.cli_hinge import register as register_hinge
 from mocap.cli_process import register as register_process
 from mocap.cli_settings import (
     SettingsHelp,
@@ -169,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_calibrate(commands)
     register_convert(commands)
     register_process(commands)
+    register_hinge(commands)
     return parser
 
 

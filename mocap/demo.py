@@ -13,6 +13,7 @@ from calibration.toml_io import save_calibration
 from datasets.synthetic import DEMO_MOTIONS, ObservationNoise, make_scene, write_scene
 from datasets.synthetic.board_recording import write_calibration_session
 from mocap.calibrate_job import calibrate_recording
+from mocap.hinge.job import analyse_file
 from mocap.pipeline import triangulate_file
 
 DEMO_NOISE = ObservationNoise(pixel_sigma=1.5, dropout=0.05)
@@ -53,12 +54,13 @@ class DemoResult:
 def run_demo(
     out_dir: str | Path = "hingelab-demo", seed: int = 0, progress: bool = True
 ) -> DemoResult:
-    """Calibrate a 4-camera rig from rendered board images, then reconstruct a hinge session.
+    """Calibrate a 4-camera rig from rendered board images, reconstruct a hinge session, analyse it.
 
     The board images are rendered through the true lenses (``datasets.synthetic``) and
     calibrated exactly as a lab's recording would be (``mocap calibrate``); the subject's
     2D keypoints are simulated with the true cameras and triangulated with the estimated
-    calibration, so the 3D error includes the calibration's.
+    calibration, so the 3D error includes the calibration's. The hinge analysis of the
+    trial (``mocap hinge``) writes its report and per-rep CSV and stores ``/metrics``.
 
     Parameters
     ----------
@@ -89,6 +91,7 @@ def run_demo(
     trial_path = out / "trial.h5"
     trial = triangulate_file(scene_files.keypoints2d, calibration_path, trial_path)
     error = np.linalg.norm(trial.points3d - scene.points3d, axis=-1) * 1000.0
+    hinge = analyse_file(trial_path, csv=out / "hinge-reps.csv", report=out / "hinge-report.html")
     files = {
         "board": board_file,
         "board images": recording.extrinsic.parent,
@@ -98,6 +101,8 @@ def run_demo(
         "2D keypoints": scene_files.keypoints2d,
         "ground truth": scene_files.truth,
         "trial": trial_path,
+        "hinge report": hinge.written["report"],
+        "hinge reps CSV": hinge.written["reps CSV"],
     }
     reps = scene.session.reps
     session = (

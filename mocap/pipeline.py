@@ -210,7 +210,7 @@ def _frame_range(trial: Trial, frames: tuple[int | None, int | None], source: Pa
     }
     keypoints2d = None if trial.keypoints2d is None else trial.keypoints2d[:, part]
     attrs = {**trial.extra_attrs, "source_frame_start": start, "source_frame_stop": stop}
-    return replace(trial, **arrays, keypoints2d=keypoints2d, extra_attrs=attrs)
+    return replace(trial, **arrays, keypoints2d=keypoints2d, extra_attrs=attrs, metrics=None)
 
 
 ENCODER_CROP_PX = 16

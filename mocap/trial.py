@@ -13,6 +13,7 @@ import errno
 import math
 import numbers
 import os
+import shutil
 import struct
 import tempfile
 from collections.abc import Mapping
@@ -24,6 +25,12 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 
+from mocap.trial_metrics import (
+    MetricsFormatError,
+    TrialMetrics,
+    read_metrics_group,
+    write_metrics_group,
+)
 from mocap.version import software_version
 
 FORMAT_NAME = "hingelab-trial"
@@ -78,6 +85,9 @@ class Trial:
         Pixels and cameras used per point (only together with ``points3d``).
     info, calibration_toml, extra_attrs, software_version
         Labels, calibration TOML text, processing choices and the writing software.
+    metrics : TrialMetrics or None
+        Metrics derived from the 3D (``/metrics``; per-frame series of length T and a
+        per-rep table), or None.
     """
 
     fps: float
@@ -92,6 +102,7 @@ class Trial:
     calibration_toml: str = ""
     extra_attrs: Mapping[str, AttrValue] = field(default_factory=dict)
     software_version: str = field(default_factory=software_version)
+    metrics: TrialMetrics | None = None
 
     def __post_init__(self) -> None:
         fps = self.fps
@@ -113,6 +124,7 @@ class Trial:
         extras_3d = (self.reprojection_error, self.n_views)
         if self.points3d is None and any(a is not None for a in extras_3d):
             raise TrialFormatError("reprojection_error and n_views need points3d")
+        self._check_metrics()
         if self.keypoints2d is not None and not self.camera_names:
             raise TrialFormatError("keypoints2d needs at least one name in camera_names")
         ts = self.timestamps
@@ -122,6 +134,17 @@ class Trial:
         for name, (_, _, labels) in _DATASETS.items():
             if getattr(self, name) is not None:
                 _check_shape(name, getattr(self, name).shape, labels, sizes)
+
+    def _check_metrics(self) -> None:
+        """Metrics, if any, are a TrialMetrics whose series have one value per frame."""
+        if self.metrics is None:
+            return
+        if not isinstance(self.metrics, TrialMetrics):
+            raise TrialFormatError(f"metrics must be a TrialMetrics, got {self.metrics!r}")
+        n = self.metrics.n_frames
+        if n is not None and n != self.timestamps.shape[0]:
+            msg = f"metrics have {n} frames; timestamps has {self.timestamps.shape[0]}"
+            raise TrialFormatError(msg)
 
     @property
     def n_frames(self) -> int:
@@ -147,6 +170,8 @@ class Trial:
     ) -> Trial:
         """Return a copy carrying 3D results (from triangulation) and the current software.
 
+        Metrics derived from the old 3D are dropped (``metrics`` is None).
+
         Parameters
         ----------
         points3d : array_like, shape (T, J, 3)
@@ -163,7 +188,7 @@ class Trial:
         new = {"points3d": points3d, "reprojection_error": reprojection_error, "n_views": n_views}
         merged = {**self.extra_attrs, **(extra_attrs or {})}
         return dataclasses.replace(
-            self, **new, extra_attrs=merged, software_version=software_version()
+            self, **new, extra_attrs=merged, software_version=software_version(), metrics=None
         )
 
 
@@ -252,6 +277,8 @@ def _write_contents(f: h5py.File, trial: Trial) -> None:
             chunks = (1, *chunks[1:]) if name == "keypoints2d" else chunks
             fill = 0 if dtype == np.uint8 else np.nan
             f.create_dataset(name, data=data, maxshape=maxshape, chunks=chunks, fillvalue=fill)
+    if trial.metrics is not None:
+        write_metrics_group(f, trial.metrics)
 
 
 def write_trial(path: str | os.PathLike[str], trial: Trial) -> Path:
@@ -277,6 +304,56 @@ def write_trial(path: str | os.PathLike[str], trial: Trial) -> Path:
     try:
         with h5py.File(tmp, "w") as f:
             _write_contents(f, trial)
+        with tmp.open("rb") as stream:
+            os.fsync(stream.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_metrics(path: str | os.PathLike[str], metrics: TrialMetrics) -> Path:
+    """Store ``metrics`` as ``/metrics`` of the trial file at ``path``, atomically.
+
+    The file is copied to a temporary file beside it, its ``/metrics`` group replaced
+    there, and the copy fsynced and renamed over ``path``: everything else in the file is
+    kept as it was, and on any error the original is untouched.
+
+    Parameters
+    ----------
+    path : path-like
+        An existing trial file, not open for writing.
+    metrics : TrialMetrics
+        Per-frame series of the file's T frames and a per-rep table.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    TrialFormatError
+        If the file is not a trial, is a live file or has another number of frames.
+    """
+    path = Path(path)
+    trial = read_trial(path)
+    if _swmr_flagged(path):
+        msg = f"{path}: is open for writing (or its writer died); metrics not written"
+        raise TrialFormatError(msg)
+    try:
+        dataclasses.replace(trial, metrics=metrics)
+    except TrialFormatError as exc:
+        raise TrialFormatError(f"{path}: {exc}") from None
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        shutil.copyfile(path, tmp)
+        shutil.copymode(path, tmp)
+        with h5py.File(tmp, "r+") as f:
+            write_metrics_group(f, metrics)
         with tmp.open("rb") as stream:
             os.fsync(stream.fileno())
         tmp.replace(path)
@@ -329,7 +406,7 @@ def read_trial(path: str | os.PathLike[str]) -> Trial:
     try:
         with h5py.File(path, "r", swmr=live) as f:
             return _trial_from_file(f, live)
-    except TrialFormatError as exc:
+    except (TrialFormatError, MetricsFormatError) as exc:
         raise TrialFormatError(f"{path}: {exc}") from None
     except OSError as exc:
         msg = f"{path}: is not a readable HDF5 file (truncated or corrupt?): {exc}"
@@ -347,6 +424,7 @@ def _trial_from_file(f: h5py.File, live: bool) -> Trial:
         calibration_toml=_text(f.attrs, "calibration_toml"),
         software_version=_text(f.attrs, "software_version"),
         extra_attrs=dict(group.attrs) if isinstance(group, h5py.Group) else {},
+        metrics=None if live else read_metrics_group(f),  # a live file's are not final
         **_read_datasets(f, live),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from calibration.toml_io import calibration_from_toml, load_calibration
+from datasets.synthetic import DEMO_MOTIONS, MOTIONS
 from mocap.trial import read_trial
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +74,32 @@ def test_demo_calibrates_from_rendered_boards(demo: tuple[Path, str]) -> None:
         assert str(out / name) in stdout
         assert (out / name).is_file()
     assert len(list((out / "calibration-recording" / "extrinsic" / "cam_1").glob("*.png"))) == 80
+
+
+def test_demo_writes_the_hinge_report(demo: tuple[Path, str]) -> None:
+    """The demo's trial gets its hinge report, per-rep CSV and /metrics, and they are right.
+
+    Five reps with the motions' patterns and faults; knee and shin angles within 3 deg of
+    the motions' (the 2D-pipeline tolerance of tests/test_hinge_synthetic.py; here the
+    calibration is estimated too).
+    """
+    out, stdout = demo
+    for name in ("hinge-report.html", "hinge-reps.csv"):
+        assert str(out / name) in stdout
+        assert (out / name).is_file()
+    with (out / "hinge-reps.csv").open(newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [r["pattern"] for r in rows] == ["hinge", "hinge", "squat", "hinge", "hinge"]
+    faults = ["", "", "squat;knees_bent", "rounding", "cranked_neck"]
+    assert [r["faults"] for r in rows] == faults
+    for row, motion in zip(rows, DEMO_MOTIONS, strict=True):
+        bottom = MOTIONS[motion].bottom_deg
+        assert abs(float(row["knee_flexion_deg"]) - bottom["knee"]) < 3.0
+        assert abs(float(row["shin_angle_deg"]) - bottom["shin"]) < 3.0
+    metrics = read_trial(out / "trial.h5").metrics
+    assert metrics is not None
+    assert metrics.n_reps == 5
+    assert "Squatted instead of hinging" in (out / "hinge-report.html").read_text("utf-8")
 
 
 def test_cli_reports_bad_input_in_one_line(tmp_path: Path) -> None:

@@ -27,8 +27,10 @@ from mocap.trial import (
     TrialFormatError,
     TrialInfo,
     read_trial,
+    write_metrics,
     write_trial,
 )
+from mocap.trial_metrics import TrialMetrics
 
 CAMERAS = ("cam_left", "cam_front", "cam_right", "cam_back")
 ROOT = Path(__file__).resolve().parents[1]
@@ -491,3 +493,133 @@ def test_reader_recovers_file_of_killed_writer(tmp_path: Path, tail: str) -> Non
     back = read_trial(path)
     assert back.info.subject == "killed"
     assert_frames(back, parts, extra_ok=tail == "tail")  # unflushed frames may or may not survive
+
+
+# ----------------------------------------------------------------------------- /metrics
+
+
+def make_metrics(n_frames: int = 100, n_reps: int = 2) -> TrialMetrics:
+    """Per-frame series (float with NaN and inf, int) and a per-rep table (numbers, text)."""
+    rng = np.random.default_rng(11)
+    series = rng.normal(0, 30, n_frames)
+    series[::7] = np.nan
+    series[3] = np.inf
+    return TrialMetrics(
+        definitions_version="hinge-metrics-1",
+        frames={"rep": np.arange(n_frames) % n_reps, "angle_deg": series},
+        reps={
+            "rep": np.arange(1, n_reps + 1),
+            "start_s": rng.uniform(0, 10, n_reps),
+            "pattern": np.array(["hinge", "squat"][:n_reps], dtype=object),
+            "faults": np.array(["", "squat;knees_bent"][:n_reps], dtype=object),
+            "ratio": np.array([np.inf, np.nan][:n_reps]),
+        },
+        units={"angle_deg": "deg", "start_s": "s"},
+        attrs={"thresholds.knees_bent_deg": 35.0, "problems": "ears missing (Zoë)", "n": 3},
+    )
+
+
+def assert_same_metrics(a: TrialMetrics, b: TrialMetrics) -> None:
+    """Same columns in the same order, bit-identical values, same units and attributes."""
+    assert a.definitions_version == b.definitions_version
+    assert a.software_version == b.software_version
+    for kind in ("frames", "reps"):
+        x, y = getattr(a, kind), getattr(b, kind)
+        assert list(x) == list(y), kind
+        for name in x:
+            assert x[name].dtype == y[name].dtype, name
+            if x[name].dtype == object:
+                assert x[name].tolist() == y[name].tolist(), name
+            else:
+                assert np.array_equal(x[name], y[name], equal_nan=True), name
+    assert {k: a.units.get(k, "") for k in [*a.frames, *a.reps]} == {
+        k: b.units.get(k, "") for k in [*b.frames, *b.reps]
+    }
+    assert dict(a.attrs) == dict(b.attrs)
+
+
+def test_metrics_round_trip(tmp_path: Path) -> None:
+    original = make_trial(metrics=make_metrics())
+    back = read_trial(write_trial(tmp_path / "t.h5", original))
+    assert_same(original, back)
+    assert back.metrics is not None
+    assert_same_metrics(original.metrics, back.metrics)
+    assert back.metrics.n_frames == 100
+    assert back.metrics.n_reps == 2
+    assert isinstance(back.metrics.attrs["n"], int)
+    with h5py.File(tmp_path / "t.h5") as f:  # what other readers see
+        assert f["metrics/reps/pattern"].asstr()[()].tolist() == ["hinge", "squat"]
+        assert f["metrics/frames/angle_deg"].attrs["units"] == "deg"
+        assert list(f["metrics/reps"].attrs["columns"]) == list(original.metrics.reps)
+
+
+def test_file_without_metrics_reads_none(tmp_path: Path) -> None:
+    path = written(tmp_path)
+    with h5py.File(path) as f:
+        assert "metrics" not in f
+    assert read_trial(path).metrics is None
+
+
+def test_write_metrics_keeps_everything_else(tmp_path: Path) -> None:
+    path = written(tmp_path)
+    path.chmod(0o640)
+    with h5py.File(path, "r+") as f:
+        f.create_group("other_tool").attrs["kept"] = 7  # unknown content survives
+    before = read_trial(path)
+    write_metrics(path, make_metrics())
+    write_metrics(path, make_metrics(n_reps=1))  # replaces the previous /metrics
+    back = read_trial(path)
+    assert_same(before, back)
+    assert back.metrics is not None
+    assert_same_metrics(make_metrics(n_reps=1), back.metrics)
+    with h5py.File(path) as f:
+        assert f["other_tool"].attrs["kept"] == 7
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["trial.h5"]
+
+
+def test_write_metrics_refuses_other_frame_counts(tmp_path: Path) -> None:
+    path = written(tmp_path)
+    before = path.read_bytes()
+    with pytest.raises(TrialFormatError, match=at(path, "metrics have 99 frames; timestamps")):
+        write_metrics(path, make_metrics(n_frames=99))
+    assert path.read_bytes() == before
+    with pytest.raises(TrialFormatError, match="metrics have 99 frames; timestamps has 100"):
+        make_trial(metrics=make_metrics(n_frames=99))
+
+
+def test_write_metrics_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = written(tmp_path)
+    before = path.read_bytes()
+
+    def failing(f: h5py.File, metrics: TrialMetrics) -> None:
+        f.create_group("metrics")
+        raise RuntimeError("disk full (simulated)")
+
+    monkeypatch.setattr(trial_module, "write_metrics_group", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_metrics(path, make_metrics())
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["trial.h5"]
+
+
+def test_new_3d_drops_old_metrics() -> None:
+    trial = make_trial(metrics=make_metrics())
+    assert trial.with_points3d(make_arrays(2, 100)["points3d"]).metrics is None
+
+
+def test_broken_metrics_group_is_named(tmp_path: Path) -> None:
+    path = written(tmp_path)
+    with h5py.File(path, "r+") as f:
+        f.create_group("metrics")
+    with pytest.raises(TrialFormatError, match=at(path, "/metrics is not a group with a def")):
+        read_trial(path)
+
+
+def test_metrics_columns_are_checked() -> None:
+    with pytest.raises(ValueError, match="metrics reps columns differ in length: \\[1, 2\\]"):
+        TrialMetrics("v1", reps={"a": [1.0], "b": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="metrics column 'x' must be 1-D"):
+        TrialMetrics("v1", frames={"x": np.zeros((2, 2))})
+    with pytest.raises(ValueError, match="metrics column 'x' has dtype <U1; expected numbers"):
+        TrialMetrics("v1", frames={"x": ["a"]})
