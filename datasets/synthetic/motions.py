@@ -141,6 +141,12 @@ def _rep_profile(t: FloatArray, start: float, timing: RepTiming) -> FloatArray:
     return 0.5 * (1 - np.cos(np.pi * down)) - 0.5 * (1 - np.cos(np.pi * up))
 
 
+LEAN_LEAD_S = 0.25
+"""The lockout lean starts this long before the ascent ends (people lean back as they
+finish standing up), so it peaks 0.05 s after standing is reached: within the 0.5 s
+lockout window that follows a rep's end (docs/hinge-metrics.md)."""
+
+
 def _lean_profile(t: FloatArray, start: float, duration: float = 0.6) -> FloatArray:
     """A sin^2 bump from 0 to 1 and back over ``duration`` seconds after ``start``."""
     tau = np.clip((t - start) / duration, 0.0, 1.0)
@@ -180,7 +186,8 @@ def hinge_session(
         depth = _rep_profile(times, start, timing)
         for name, value in motion.bottom_deg.items():
             angles[name] += value * depth
-        angles["pelvis"] -= motion.lockout_lean_deg * _lean_profile(times, start + rep_s)
+        lean_start = start + rep_s - LEAN_LEAD_S
+        angles["pelvis"] -= motion.lockout_lean_deg * _lean_profile(times, lean_start)
         bottom = start + timing.descent_s + timing.hold_s / 2
         reps.append(Rep(motion.name, start, bottom, start + rep_s))
     return Session(fps=fps, times=times, pose=Pose(**angles), reps=tuple(reps))
