@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mocap.cli_calibrate import register as register_calibrate
+from mocap.cli_compare import register as register_compare
 from mocap.cli_convert import register as register_convert
 from mocap.cli_hinge import register as register_hinge
 from mocap.cli_process import register as register_process
@@ -171,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_convert(commands)
     register_process(commands)
     register_hinge(commands)
+    register_compare(commands)
     return parser
 
 
