@@ -7,6 +7,8 @@ import pytest
 
 from calibration.camera import Camera, CameraRig
 from datasets.synthetic import look_at, make_scene, ring_rig
+from mocap import triangulation
+from mocap._triangulation_linear import conditioned, product
 from mocap.triangulation import PointStatus, triangulate
 
 ROBUST = {"max_error_px": 15.0, "min_ray_angle_deg": 30.0}
@@ -191,3 +193,95 @@ def test_bad_input_is_refused() -> None:
         triangulate(rig, views, max_error_px=0.0)
     with pytest.raises(ValueError, match="min_ray_angle_deg"):
         triangulate(rig, views, min_ray_angle_deg=95.0)
+
+
+def _wrong_views(rig: CameraRig, points: np.ndarray, seed: int) -> np.ndarray:
+    """Noisy views (C, T, J, 3) with one wrong view per point, in a random camera.
+
+    The wrong view sees a bystander 0.6 m away (confidence 1); another random view is
+    missing for half of the points.
+    """
+    rng = np.random.default_rng(seed)
+    views = _views(rig, points, sigma=0.5, seed=seed)
+    bystander = _views(rig, points + np.array([0.6, 0.0, 0.0]), sigma=0.5, seed=seed + 1)
+    n = len(rig)
+    wrong = rng.integers(0, n, points.shape[:2])
+    missing = (wrong + rng.integers(1, n, points.shape[:2])) % n
+    for c in range(n):
+        views[c][wrong == c] = bystander[c][wrong == c]
+        views[c, ..., :2][(missing == c) & (rng.random(points.shape[:2]) < 0.5)] = np.nan
+    return views
+
+
+def test_results_do_not_depend_on_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Points are solved in chunks shared by threads: small chunks give the same result.
+
+    Statuses and views are identical and points agree to 1e-12 m (BLAS may add up a
+    chunk's columns in another order).
+    """
+    rig, points = _scene_points()
+    views = _wrong_views(rig, points, seed=12)
+    whole = triangulate(rig, views, **ROBUST)
+    monkeypatch.setattr(triangulation, "CHUNK_POINTS", 97)
+    split = triangulate(rig, views, **ROBUST)
+    np.testing.assert_array_equal(split.status, whole.status)
+    np.testing.assert_array_equal(split.used, whole.used)
+    np.testing.assert_allclose(split.points3d, whole.points3d, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(split.reprojection_error, whole.reprojection_error, atol=1e-9)
+
+
+def test_subset_search_and_leave_one_out_agree_on_one_wrong_view() -> None:
+    """One wrong view per point, in any of 5 cameras: both searches drop the same views.
+
+    Some points have 4 views, so the subset search meets every pattern of usable cameras.
+    The searches keep the same views, with points within 1e-9 m (the same arithmetic on
+    the same views); every wrong view more than 45 px off is dropped (nearer ones can agree:
+    up to 23 px here), and the points equal the fast path's (all usable views) once the
+    dropped views are removed.
+    """
+    rig = ring_rig(5, seed=2)
+    rng = np.random.default_rng(13)
+    points = rng.uniform([-0.4, -0.4, 0.3], [0.4, 0.4, 1.7], (80, 5, 3))
+    views = _wrong_views(rig, points, seed=14)
+    subsets = triangulate(rig, views, **ROBUST)
+    drops = triangulate(rig, views, **ROBUST, max_subset_cameras=0)
+    assert (subsets.status == PointStatus.RECONSTRUCTED).all()
+    np.testing.assert_array_equal(subsets.used, drops.used)
+    np.testing.assert_allclose(subsets.points3d, drops.points3d, rtol=0, atol=1e-9)
+    exact = _views(rig, points)
+    off = np.linalg.norm(views[..., :2] - exact[..., :2], axis=-1) > 45.0
+    assert not (subsets.used & off).any()
+    good = views.copy()
+    good[..., :2][~subsets.used] = np.nan
+    fast = triangulate(rig, good, **ROBUST)
+    np.testing.assert_allclose(subsets.points3d, fast.points3d, rtol=0, atol=1e-9)
+
+
+def test_conditioning_needs_no_eigenvalues() -> None:
+    """The ray conditioning test agrees with the smallest eigenvalue.
+
+    Sylvester's criterion on ``(count - t) I - G`` against ``lambda_min(count I - G) >= t``
+    for random sets of 2-6 unit rays: the same, except within 1e-9 of the threshold.
+    """
+    rng = np.random.default_rng(15)
+    count = rng.integers(2, 7, 20000)
+    rays = rng.normal(size=(20000, 6, 3))
+    rays[:, :, 2] = np.abs(rays[:, :, 2]) * rng.uniform(0.05, 20.0, (20000, 1))  # some close
+    rays /= np.linalg.norm(rays, axis=-1, keepdims=True)
+    rays[np.arange(6) >= count[:, None]] = 0.0
+    gram = np.einsum("nki,nkj->nij", rays, rays)
+    rows, cols = np.triu_indices(3)
+    threshold = 1.0 - np.cos(np.radians(30.0))
+    smallest = count - np.linalg.eigvalsh(gram)[:, -1]
+    fast = conditioned(gram[:, rows, cols].T, count, threshold)
+    clear = np.abs(smallest - threshold) > 1e-9
+    np.testing.assert_array_equal(fast[clear], smallest[clear] >= threshold)
+    assert 0.2 < fast.mean() < 0.98  # both outcomes are tested
+
+
+@pytest.mark.parametrize("n", [5, 600, 3000, 3013])
+def test_blocked_product_is_the_matrix_product(n: int) -> None:
+    """Products split into column blocks (to keep BLAS in this thread) equal ``@``."""
+    rng = np.random.default_rng(n)
+    a, b = rng.normal(size=(36, 16)), rng.normal(size=(16, n))
+    np.testing.assert_allclose(product(a, b), a @ b, rtol=1e-12, atol=1e-12)
