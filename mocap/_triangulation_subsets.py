@@ -26,11 +26,14 @@ from mocap._triangulation_linear import (
     columns,
     features,
     fit,
+    project,
+    squared_errors,
 )
 
 AMBIGUITY_RATIO = 0.5
-"""When several subsets of the largest agreeing size agree, the best must have at most this
-fraction of the next one's mean error; otherwise the point is refused as ambiguous."""
+"""When several subsets of the largest agreeing size agree and their solutions contradict
+each other, the best must have at most this fraction of the next one's mean error;
+otherwise the point is refused as ambiguous."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,8 +58,9 @@ class _Best:
     Subsets are tried largest first, so a point's ``size`` is the largest size at which
     any subset agrees (consistent, conditioned or not); ``error`` and ``second`` are the two
     lowest mean errors there, ``points`` (4, m) and ``use`` (C, m) the best subset's
-    solution and views, ``conditioned`` whether that one is conditioned and ``ill`` whether
-    any agreeing subset of that size is ill conditioned.
+    solution and views, ``rival_points`` and ``rival_use`` the second best's (where
+    ``second`` is finite), ``conditioned`` whether the best is conditioned and ``ill``
+    whether any agreeing subset of that size is ill conditioned.
     """
 
     size: IntArray
@@ -66,6 +70,8 @@ class _Best:
     ill: BoolArray
     points: FloatArray
     use: BoolArray
+    rival_points: FloatArray
+    rival_use: BoolArray
 
     @classmethod
     def empty(cls, m: int, n_cameras: int) -> _Best:
@@ -78,6 +84,8 @@ class _Best:
             ill=np.zeros(m, dtype=bool),
             points=np.ones((4, m)),
             use=np.zeros((n_cameras, m), dtype=bool),
+            rival_points=np.ones((4, m)),
+            rival_use=np.zeros((n_cameras, m), dtype=bool),
         )
 
     def offer(self, index: IntArray, member: BoolArray, trial: _Trial) -> None:
@@ -93,12 +101,18 @@ class _Best:
         index, first = index[kept], first[kept]
         self.size[index] = member[0].sum()
         self.ill[index] = columns(trial.agree & ~trial.conditioned, kept).any(axis=0)
-        ordered = np.sort(columns(error, kept), axis=0)
-        self.error[index] = ordered[0]
-        self.second[index] = ordered[1] if len(member) > 1 else np.inf
+        ranked = np.argsort(columns(error, kept), axis=0, kind="stable")
+        self.error[index] = error[first, kept]
         self.conditioned[index] = trial.conditioned[first, kept]
         self.points[:, index] = trial.points[:, first, kept]
         self.use[:, index] = member[first].T
+        if len(member) > 1:
+            second = ranked[1]
+            self.second[index] = error[second, kept]
+            self.rival_points[:, index] = trial.points[:, second, kept]
+            self.rival_use[:, index] = member[second].T
+        else:
+            self.second[index] = np.inf
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,12 +215,9 @@ def search_subsets(terms: RigTerms, views: Views, limits: Limits) -> Choice:
         cameras = [c for c in range(n_cameras) if code >> c & 1]
         fields = (ordered.x, ordered.y, ordered.weight, ordered.usable)
         sub = Views(*(field[cameras, start:stop] for field in fields))
-        best = _search_all_usable(terms.cameras(cameras), sub, limits)
-        # two views have no redundancy (their error is only the epipolar distance): any
-        # other agreeing pair makes the choice a guess
-        distinct = np.where(
-            best.size == 2, np.isinf(best.second), best.error <= AMBIGUITY_RATIO * best.second
-        )
+        sub_terms = terms.cameras(cameras)
+        best = _search_all_usable(sub_terms, sub, limits)
+        distinct = _unambiguous(sub_terms, sub, best, limits)
         found = (best.size > 0) & best.conditioned & ~best.ill & distinct
         index = order[start:stop]
         choice.found[index] = found
@@ -214,6 +225,47 @@ def search_subsets(terms: RigTerms, views: Views, limits: Limits) -> Choice:
         choice.use[np.ix_(cameras, index)] = best.use & found
         choice.ill[index] = best.ill
     return choice
+
+
+def _agrees_with(
+    terms: RigTerms, views: Views, points: FloatArray, use: BoolArray, limits: Limits
+) -> BoolArray:
+    """(m,) whether ``points`` (4, m) re-project within the limit in the views ``use`` (C, m)."""
+    squared = squared_errors(terms, project(terms, points), views.x, views.y)
+    return np.all((squared <= limits.max_error_px**2) | ~use, axis=0)
+
+
+def _unambiguous(terms: RigTerms, views: Views, best: _Best, limits: Limits) -> BoolArray:
+    """(m,) whether each point's best subset is a clear choice.
+
+    It is when no other subset of its size agrees, when the runner-up's solution agrees
+    with the best's views and the best's solution with the runner-up's views (two
+    subsets that say the same thing: e.g. two triples sharing a pair, whose odd views
+    disagree a little), or, for more than two views, when the best's mean error is at most
+    ``AMBIGUITY_RATIO`` of the runner-up's, plain or each divided by the confidence of
+    its subset's least confident view. Two views have no redundancy (their
+    error is only the epipolar distance), so a contradicting second pair always makes the
+    choice a guess.
+    """
+    alone = np.isinf(best.second)
+    same = (
+        ~alone
+        & _agrees_with(terms, views, best.rival_points, best.use, limits)
+        & _agrees_with(terms, views, best.points, best.rival_use, limits)
+    )
+    # errors scaled by the least confident view used: a view the detector doubts (an
+    # occluded knee at 0.5) weighs less in the choice between contradicting subsets
+    scaled = best.error / _least_confidence(views, best.use)
+    rival = best.second / _least_confidence(views, best.rival_use)
+    by_error = best.error <= AMBIGUITY_RATIO * best.second
+    clearer = (best.size > 2) & (by_error | (scaled <= AMBIGUITY_RATIO * rival))
+    return alone | same | clearer
+
+
+def _least_confidence(views: Views, use: BoolArray) -> FloatArray:
+    """(m,) the lowest confidence (weight) among the views ``use`` (C, m); 1 where none."""
+    least = np.where(use, views.weight, np.inf).min(axis=0)
+    return np.where(np.isfinite(least) & (least > 0), least, 1.0)
 
 
 def _leave_one_out(

@@ -26,11 +26,15 @@ subsets, never over single points or frames. The arithmetic lives in
    - a rig of up to ``max_subset_cameras`` cameras tries every subset of at least
      ``min_views`` usable views and keeps the largest agreeing one: one wrong view (a
      bystander detected instead of the subject, with high confidence) is left out
-     whatever its confidence. If several subsets of that size agree, the best must have
-     at most ``AMBIGUITY_RATIO`` of the next one's mean error, and a pair must be the
-     only agreeing pair: two views have no redundancy (their error is only the epipolar
-     distance), so a second agreeing pair makes any choice a guess and the point is
-     refused. So is a choice next to an agreeing but ill-conditioned subset;
+     whatever its confidence. If several subsets of that size agree, the choice stands
+     when the runner-up says the same thing (each solution re-projects within
+     ``max_error_px`` into the other's views: e.g. two triples sharing a pair); otherwise
+     the best must have at most ``AMBIGUITY_RATIO`` of the next one's mean error, plain
+     or each divided by its subset's lowest confidence (a view the detector doubts
+     weighs less), and a pair must be the only such pair: two views have no redundancy
+     (their error is only the epipolar distance), so a contradicting second pair makes
+     any choice a guess and the point is refused. So is a choice next to an agreeing but
+     ill-conditioned subset;
    - a larger rig drops one view at a time, the one whose removal helps most (each point
      is solved without each of its views), while at least ``min_views`` remain.
 
