@@ -23,6 +23,10 @@ In one run:
    (``benchmarks.calibration.ensure_aniposelib``) through ``_aniposelib_realdata.py``, on
    the same prepared body keypoints, views below our confidence threshold set to NaN.
 
+All of 2-4 runs twice: with the file's calibration, and with the camera orientations
+refitted to the keypoints by HingeLab (``refine_orientations``, what ``mocap demo --real``
+does), that refined calibration then used by every method alike.
+
 Every figure is computed by the same code for every method: the median reprojection error
 (each 3D body keypoint projected with ``calibration.camera.Camera`` into every camera that
 has a usable 2D point of it; the views a robust method left out count too), the share of
@@ -169,15 +173,17 @@ def matched(trial: Trial, calibration: Path) -> tuple[Trial, CameraRig]:
     return replace(trial, keypoints2d=keypoints, camera_names=rig.names), rig
 
 
-def prepared(trial: Trial, rig: CameraRig) -> tuple[Trial, CameraRig]:
+def prepared(
+    trial: Trial, rig: CameraRig, settings: ReconstructionSettings = SETTINGS
+) -> tuple[Trial, CameraRig]:
     """The 2D steps ``mocap process`` / ``mocap triangulate`` run before triangulating.
 
-    ``mocap.prepare.prepare_keypoints`` with the default settings: left/right swaps of
-    single cameras undone, the time offsets estimated from the keypoints and applied (and
-    the orientations refined only if the defaults say so). Prints what each step did.
+    ``mocap.prepare.prepare_keypoints``: left/right swaps of single cameras undone, the
+    time offsets estimated from the keypoints and applied, and the orientations refined
+    when ``settings`` say so. Prints what each step did.
     """
     timed = trial.extra_attrs.get("detection_pairing") == "timestamps"
-    ready = prepare_keypoints(trial, rig, SETTINGS, timed=timed, progress=False)
+    ready = prepare_keypoints(trial, rig, settings, timed=timed, progress=False)
     for key, value in ready.attrs.items():
         if key.endswith(".message"):
             print(f"{key.removesuffix('.message')}: {value}")
@@ -410,7 +416,24 @@ def main() -> int:
         f"data: {n_c} cameras x {n_t} frames at {trial.fps:g} fps, calibration {calibration.name}; "
         f"{software_version()}, detector {trial.extra_attrs.get('detection_detector', '?')}"
     )
-    trial, rig = prepared(trial, rig)
+    blocks = (
+        ("the file's calibration", SETTINGS, work / "file-calibration"),
+        (
+            "orientations refined by HingeLab (mocap --refine-orientations), for every method",
+            replace(SETTINGS, refine_orientations=True),
+            work / "refined-calibration",
+        ),
+    )
+    for title, settings, folder in blocks:
+        print(f"\n=== calibration: {title}")
+        folder.mkdir(parents=True, exist_ok=True)
+        run_block(*prepared(trial, rig, settings), python, folder)
+    return 0
+
+
+def run_block(trial: Trial, rig: CameraRig, python: Path, work: Path) -> None:
+    """Every method on the prepared ``trial`` and ``rig``; print the tables and verdicts."""
+    n_t = trial.keypoints2d.shape[1]
     load = os.getloadavg()[0]
     methods = run_ours(trial, rig) + run_aniposelib(python, rig, trial, work)
     print(
@@ -418,9 +441,9 @@ def main() -> int:
         f"on {os.cpu_count()} CPUs"
     )
     print(
-        "every method gets the same 2D body keypoints, as prepared above (swaps undone, "
-        f"offsets applied); views below confidence {SETTINGS.min_confidence} are NaN for "
-        "aniposelib (ours skips them itself)"
+        "every method gets the same 2D body keypoints and cameras, as prepared above (swaps "
+        f"undone, offsets applied); views below confidence {SETTINGS.min_confidence} are NaN "
+        "for aniposelib (ours skips them itself)"
     )
     body = np.asarray(trial.keypoints2d, dtype=np.float64)[:, :, :N_BODY]
     results = [figures(method, rig, body) for method in methods]
@@ -430,7 +453,6 @@ def main() -> int:
     print("\n".join(legend(n_t)))
     print()
     print("\n".join(verdicts([m.name for m in methods], results)))
-    return 0
 
 
 if __name__ == "__main__":

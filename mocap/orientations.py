@@ -42,6 +42,11 @@ SEED_ERROR_PX = 30.0
 MAX_EVALUATIONS = 150
 """Cap on the solver's function evaluations (moving the whole body while every camera turns
 to follow changes only the perspective: a shallow valley, slow to descend)."""
+PRIOR_PX_PER_RAD = 2000.0
+"""Weight of a prior pulling each rotation increment to 0, in pixels per radian: 1 degree
+costs 35 px, little against thousands of keypoints each several px off, but it settles the shallow
+mode (the whole body moving a few mm while every camera turns to follow it) on the
+smallest correction, so the result does not depend on where the solver starts."""
 MAX_CHANGE_DEG = 10.0
 """A larger correction is refused: the calibration belongs to other cameras."""
 
@@ -192,7 +197,8 @@ def _residuals(rig: CameraRig, problem: _Problem, x: FloatArray) -> FloatArray:
     for c, cam in enumerate(rig):
         projected = _rotated(cam, increments[c]).project(points)
         out[c] = np.where(problem.usable[c][:, None], projected - problem.pixels[c], 0.0)
-    return np.nan_to_num(out).ravel()
+    prior = PRIOR_PX_PER_RAD * increments.ravel()
+    return np.concatenate([np.nan_to_num(out).ravel(), prior])
 
 
 def _sparsity(n_cams: int, n_points: int) -> csr_matrix:
@@ -203,9 +209,12 @@ def _sparsity(n_cams: int, n_points: int) -> csr_matrix:
     cols = np.concatenate(
         [3 * camera[:, None] + np.arange(3), 3 * (n_cams + point)[:, None] + np.arange(3)], axis=1
     )
-    data = np.ones(cols.size, dtype=np.int8)
-    shape = (rows.size, 3 * (n_cams + n_points))
-    return csr_matrix((data, (np.repeat(rows, 6), cols.ravel())), shape=shape)
+    prior_rows = rows.size + np.arange(3 * n_cams)  # each increment's own prior residual
+    all_rows = np.concatenate([np.repeat(rows, 6), prior_rows])
+    all_cols = np.concatenate([cols.ravel(), np.arange(3 * n_cams)])
+    data = np.ones(all_cols.size, dtype=np.int8)
+    shape = (rows.size + 3 * n_cams, 3 * (n_cams + n_points))
+    return csr_matrix((data, (all_rows, all_cols)), shape=shape)
 
 
 def _solve(rig: CameraRig, problem: _Problem) -> tuple[FloatArray, FloatArray]:
