@@ -19,6 +19,7 @@ from mocap.cli_settings import (
     frames_argument,
     settings_from_args,
 )
+from mocap.cli_view import register as register_view
 from mocap.version import software_version
 
 
@@ -173,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_process(commands)
     register_hinge(commands)
     register_compare(commands)
+    register_view(commands)
     return parser
 
 

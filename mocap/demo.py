@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +53,40 @@ class DemoResult:
     camera_error_mm: float
 
 
+SCREENSHOT_TIMEOUT_S = 300.0
+"""The viewer screenshot gives up after this long (seconds)."""
+
+
+def viewer_screenshot(trial: Path, png: Path, at: float) -> tuple[Path | None, str]:
+    """The viewer's window on ``trial`` at ``at`` seconds as a PNG (``mocap view --screenshot``).
+
+    Run in a child process, so that a missing display or OpenGL cannot stop the demo.
+
+    Returns
+    -------
+    path : Path or None
+        The PNG written, or None.
+    reason : str
+        Why not, in one line ("" when written).
+    """
+    command = [sys.executable, "-m", "mocap", "view", str(trial), "--screenshot", str(png)]
+    try:
+        done = subprocess.run(
+            [*command, "--at", f"{at:.3f}"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=SCREENSHOT_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        return None, f"the viewer did not finish within {SCREENSHOT_TIMEOUT_S:g} s"
+    if done.returncode == 0 and png.is_file():
+        return png, ""
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    last = lines[-1].removeprefix("mocap view: error: ") if lines else ""
+    return None, last or f"the viewer exited with code {done.returncode}"
+
+
 def run_demo(
     out_dir: str | Path = "hingelab-demo", seed: int = 0, progress: bool = True
 ) -> DemoResult:
@@ -60,7 +96,9 @@ def run_demo(
     calibrated exactly as a lab's recording would be (``mocap calibrate``); the subject's
     2D keypoints are simulated with the true cameras and triangulated with the estimated
     calibration, so the 3D error includes the calibration's. The hinge analysis of the
-    trial (``mocap hinge``) writes its report and per-rep CSV and stores ``/metrics``.
+    trial (``mocap hinge``) writes its report and per-rep CSV and stores ``/metrics``;
+    last, the viewer's window at the first rep's bottom is saved as ``viewer.png`` (without
+    a display, one line on stderr says why not, and the demo goes on).
 
     Parameters
     ----------
@@ -92,6 +130,10 @@ def run_demo(
     trial = triangulate_file(scene_files.keypoints2d, calibration_path, trial_path)
     error = np.linalg.norm(trial.points3d - scene.points3d, axis=-1) * 1000.0
     hinge = analyse_file(trial_path, csv=out / "hinge-reps.csv", report=out / "hinge-report.html")
+    at = hinge.analysis.reps[0].bottom_s if hinge.analysis.reps else 0.0
+    screenshot, why_not = viewer_screenshot(trial_path, out / "viewer.png", at)
+    if screenshot is None:
+        print(f"mocap demo: no viewer screenshot: {why_not}", file=sys.stderr)
     files = {
         "board": board_file,
         "board images": recording.extrinsic.parent,
@@ -103,6 +145,7 @@ def run_demo(
         "trial": trial_path,
         "hinge report": hinge.written["report"],
         "hinge reps CSV": hinge.written["reps CSV"],
+        **({"screenshot": screenshot} if screenshot is not None else {}),
     }
     reps = scene.session.reps
     session = (

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from calibration.toml_io import calibration_from_toml, load_calibration
 from datasets.synthetic import DEMO_MOTIONS, MOTIONS
 from mocap.trial import read_trial
+from viewer.style import LEFT, RIGHT, rgba255
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """``python -m mocap demo`` run once: its output folder and what it printed."""
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> tuple[Path, str]:
+    """``python -m mocap demo`` run once: its output folder and what it printed.
+
+    It runs on the Xvfb display when there is one (its viewer screenshot needs one).
+    """
+    with contextlib.suppress(pytest.skip.Exception):  # no Xvfb: the demo says so, goes on
+        request.getfixturevalue("xvfb_display")
     out = tmp_path_factory.mktemp("demo") / "cli-demo"
     result = subprocess.run(
         [sys.executable, "-m", "mocap", "demo", "--out", str(out)],
@@ -100,6 +111,25 @@ def test_demo_writes_the_hinge_report(demo: tuple[Path, str]) -> None:
     assert metrics is not None
     assert metrics.n_reps == 5
     assert "Squatted instead of hinging" in (out / "hinge-report.html").read_text("utf-8")
+
+
+def test_demo_ends_with_a_viewer_screenshot(demo: tuple[Path, str]) -> None:
+    """``viewer.png`` next to the report: the 1600x1000 window with the skeleton in it.
+
+    (Without a display the demo says so in one line instead: tests/test_viewer_model.py.)
+    The skeleton check: over 50 pixels each of the left (blue) and right (orange) bone
+    colours, exact to 3 levels (the bones are drawn opaque, without antialiasing).
+    """
+    out, stdout = demo
+    png = out / "viewer.png"
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("the demo ran without a display (Xvfb is not installed)")
+    assert str(png) in stdout
+    with Image.open(png) as image:
+        assert image.size == (1600, 1000)
+        rgb = np.asarray(image.convert("RGB")).astype(int)
+    for colour in (rgba255(LEFT)[:3], rgba255(RIGHT)[:3]):
+        assert (np.abs(rgb - colour).max(axis=-1) <= 3).sum() > 50, colour
 
 
 def test_cli_reports_bad_input_in_one_line(tmp_path: Path) -> None:

@@ -7,7 +7,13 @@ only; :mod:`mocap.hinge.report` imports matplotlib while it writes a report.
 >>> analysis = analyse_trial(trial, thresholds=FaultThresholds(knees_bent_deg=40))  # doctest: +SKIP
 """
 
-from mocap.hinge.analysis import HingeAnalysis, RepResult, analyse_points, analyse_trial
+from mocap.hinge.analysis import (
+    Baseline,
+    HingeAnalysis,
+    RepResult,
+    analyse_points,
+    analyse_trial,
+)
 from mocap.hinge.definitions import DEFINITIONS_VERSION, FRAME_METRICS, REP_COLUMNS, REP_METRICS
 from mocap.hinge.faults import (
     FAULT_CODES,
@@ -24,6 +30,7 @@ __all__ = [
     "FRAME_METRICS",
     "REP_COLUMNS",
     "REP_METRICS",
+    "Baseline",
     "Fault",
     "FaultThresholds",
     "HingeAnalysis",

@@ -102,6 +102,22 @@ class RepResult:
 
 
 @dataclass(frozen=True, eq=False)
+class Baseline:
+    """The body frame and standing frames a rep's per-frame series are relative to.
+
+    Attributes
+    ----------
+    frame : BodyFrame
+        The sagittal frame (constant axes, each (3,)): anterior x, right z, up = world +Z.
+    standing : ndarray of int, shape (N,)
+        Indices of the standing frames whose mean is the baseline (H0 is the hips' mean).
+    """
+
+    frame: BodyFrame
+    standing: IndexArray
+
+
+@dataclass(frozen=True, eq=False)
 class HingeAnalysis:
     """The analysis of one trial.
 
@@ -124,6 +140,9 @@ class HingeAnalysis:
     thresholds : FaultThresholds
     settings : SegmentationSettings
     definitions_version : str
+    baselines : mapping of int to Baseline
+        The frame and standing frames of each number of ``baseline_rep`` (0: the
+        baseline of a trial without reps, when it has standing frames).
     """
 
     times: FloatArray
@@ -135,6 +154,7 @@ class HingeAnalysis:
     thresholds: FaultThresholds = field(default_factory=FaultThresholds)
     settings: SegmentationSettings = field(default_factory=SegmentationSettings)
     definitions_version: str = DEFINITIONS_VERSION
+    baselines: Mapping[int, Baseline] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = self.times.shape
@@ -146,6 +166,11 @@ class HingeAnalysis:
                 raise ValueError(msg)
             values.setflags(write=False)
         object.__setattr__(self, "series", MappingProxyType(dict(self.series)))
+        object.__setattr__(self, "baselines", MappingProxyType(dict(self.baselines)))
+
+    def baseline_at(self, index: int) -> Baseline | None:
+        """The frame and standing frames ``series`` uses at frame ``index`` (None if none)."""
+        return self.baselines.get(int(self.baseline_rep[index]))
 
     def table(self) -> dict[str, list]:
         """The per-rep table: ``REP_COLUMNS`` -> one value per rep."""
@@ -297,13 +322,18 @@ def _nan_series(n: int) -> dict[str, FloatArray]:
 
 def _fallback_series(
     lm: Landmarks, h: FloatArray, fps: float, settings: SegmentationSettings
-) -> dict[str, FloatArray]:
-    """Series of a trial without reps, relative to all its standing frames (else NaN)."""
+) -> tuple[dict[str, FloatArray], dict[int, Baseline]]:
+    """Series of a trial without reps, relative to all its standing frames (else NaN).
+
+    Also returns the baseline used, as ``{0: Baseline}`` (empty when there is none).
+    """
     standing = standing_anywhere(h, fps, settings)
     frame = None
     if standing.size >= settings.min_standing_frames:
         frame = standing_frame(lm.left_hip[standing], lm.right_hip[standing])
-    return _nan_series(lm.n_frames) if frame is None else frame_metrics(frame, lm, standing)
+    if frame is None:
+        return _nan_series(lm.n_frames), {}
+    return frame_metrics(frame, lm, standing), {0: Baseline(frame, standing)}
 
 
 def _assemble(
@@ -398,14 +428,23 @@ def analyse_points(
         reps.append(result[0])
         parts.append((candidate.standing, result[1]))
     series, owner = _assemble(lm, parts)
-    if not reps:
-        series = _fallback_series(lm, h, fps, settings) if lm.usable else series
-        notes += (_no_reps(h, settings),) if lm.usable else ()
+    baselines = {r + 1: Baseline(frame, standing) for r, (standing, frame) in enumerate(parts)}
+    if not reps and lm.usable:
+        series, baselines = _fallback_series(lm, h, fps, settings)
+        notes += (_no_reps(h, settings),)
     in_rep = np.zeros(lm.n_frames, dtype=np.int64)
     for rep in reps:
         in_rep[rep.start_index : rep.end_index + 1] = rep.rep
     return HingeAnalysis(
-        times, series, in_rep, owner, tuple(reps), (*problems, *notes), thresholds, settings
+        times,
+        series,
+        in_rep,
+        owner,
+        tuple(reps),
+        (*problems, *notes),
+        thresholds,
+        settings,
+        baselines=baselines,
     )
 
 
