@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mocap.cli_calibrate import register as register_calibrate
+from mocap.cli_capture import register as register_capture
 from mocap.cli_compare import register as register_compare
 from mocap.cli_convert import register as register_convert
 from mocap.cli_hinge import register as register_hinge
@@ -175,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_hinge(commands)
     register_compare(commands)
     register_view(commands)
+    register_capture(commands)
     return parser
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -31,6 +32,25 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov")
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 """Image file types read from a camera's image folder (case-insensitive)."""
+
+
+@dataclass(frozen=True, eq=False)
+class TimedFrame:
+    """One grabbed frame and when it was taken.
+
+    Attributes
+    ----------
+    index : int
+        Frame index in the source, 0, 1, 2... (a dropped frame leaves no index gap).
+    time : float
+        Grab time, seconds on ``time.monotonic``'s clock (or the source's own clock).
+    image : (H, W, 3) uint8 array
+        BGR image.
+    """
+
+    index: int
+    time: float
+    image: NDArray[np.uint8]
 
 
 class RecordingError(ValueError):
@@ -65,6 +85,15 @@ class FrameSource(ABC):
     @abstractmethod
     def __iter__(self) -> Iterator[tuple[int, Image]]:
         """(frame index, (H, W, 3) uint8 BGR image) pairs, frame indices 0, 1, 2..."""
+
+    def timed(self) -> Iterator[TimedFrame]:
+        """The frames with their grab time (``time.monotonic`` when each one arrives).
+
+        Live sources (cameras, paced videos, synthetic sources) override this with the
+        time taken at grab or their known times.
+        """
+        for index, image in self:
+            yield TimedFrame(index, time.monotonic(), image)
 
     def describe(self) -> str:
         """One line: name, size and frame count."""

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from mocap.capture_sources import (
+    CameraError,
+    CameraSource,
+    PlayedVideo,
+    SyntheticSource,
+    camera_name,
+    device_path,
+)
 from mocap.sources import (
     ImageFolderSource,
     RecordingError,
@@ -110,3 +119,60 @@ def test_unreadable_or_mismatched_image_is_named(tmp_path: Path) -> None:
     assert cv2.imwrite(str(folder / "4.png"), np.zeros((10, 10, 3), np.uint8))
     with pytest.raises(RecordingError, match=r"4\.png: image is 10x10, .* first image is 64x48"):
         list(ImageFolderSource.open(folder))
+
+
+# ----------------------------------------------------------------------------- live sources
+
+
+def test_every_source_gives_timed_frames(tmp_path: Path) -> None:
+    """The default ``timed``: frames in order, stamped by time.monotonic as they arrive."""
+    source = VideoFileSource.open(write_video(tmp_path / "v.avi", [0, 10, 20]))
+    frames = list(source.timed())
+    assert [(f.index, int(f.image.mean())) for f in frames] == [(0, 0), (1, 10), (2, 20)]
+    assert np.all(np.diff([f.time for f in frames]) >= 0)
+
+
+def test_a_played_video_keeps_its_rate_or_runs_as_fast_as_possible(tmp_path: Path) -> None:
+    """10 frames at 30 fps: real rate takes 9/30 s (0.3 s) and stamps them 1/30 s apart."""
+    path = write_video(tmp_path / "v.avi", list(range(0, 100, 10)))
+    fast = PlayedVideo.open(path, realtime=False)
+    assert (fast.name, fast.size, fast.frame_count, fast.fps) == ("v", SIZE, 10, 30.0)
+    times = np.array([f.time for f in fast.timed()])
+    assert np.allclose(np.diff(times), 1 / 30, atol=1e-12)  # computed, not measured
+    start = time.monotonic()
+    real = [f.time for f in PlayedVideo.open(path).timed()]
+    assert time.monotonic() - start >= 9 / 30 - 0.005  # sleeps to each frame's due time
+    # measured at delivery, late by scheduling only: the median step within 2 ms of 1/30 s
+    # and the span within 30 ms of 9/30 s (each sleep aims at its own due time: no drift)
+    assert np.median(np.diff(real)) == pytest.approx(1 / 30, abs=0.002)
+    assert real[-1] - real[0] == pytest.approx(9 / 30, abs=0.03)
+
+
+def test_a_synthetic_source_gives_its_known_times_and_can_fail() -> None:
+    times = np.array([1.0, 1.1, 1.3])  # frame at 1.2 dropped
+    source = SyntheticSource("cam", times, size=(8, 6), fail=True)
+    frames = []
+    with pytest.raises(CameraError, match="camera cam: stopped delivering frames"):
+        frames.extend(source.timed())
+    assert [(f.index, f.time, f.image.shape) for f in frames] == [
+        (0, 1.0, (6, 8, 3)),
+        (1, 1.1, (6, 8, 3)),
+        (2, 1.3, (6, 8, 3)),
+    ]
+    with pytest.raises(ValueError, match="times must increase"):
+        SyntheticSource("cam", np.array([1.0, 1.0]))
+
+
+@pytest.mark.skipif(Path("/dev/video99").exists(), reason="a /dev/video99 exists")
+def test_a_missing_camera_is_named() -> None:
+    with pytest.raises(CameraError, match=r"camera 99: (no such camera|cannot open)"):
+        list(CameraSource(99, "cam_99", (640, 480), 30.0).timed())
+
+
+def test_cameras_are_named_by_index_or_device_file() -> None:
+    assert (camera_name(2), camera_name("/dev/v4l/by-id/usb-cam-index0")) == (
+        "cam_2",
+        "cam_usb-cam-index0",
+    )
+    assert device_path("/dev/video4") == Path("/dev/video4")
+    assert device_path("rtsp://host/stream") is None  # not a device file: OpenCV opens it
