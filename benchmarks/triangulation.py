@@ -10,9 +10,12 @@ Timed in one run, on the same 2D points, errors against the exact 3D:
 
 - HingeLab: ``mocap.triangulation.triangulate`` with the robust settings of
   ``ReconstructionSettings`` (undistortion included; no filtering), the best and the
-  median of ``--repeats`` calls; also with plain confidence-weighted DLT for reference.
-  The first call also builds each camera's grid of exact undistortions (cached for later
-  calls), so its time is shown as well;
+  median of ``--repeats`` calls: with its compiled numba kernel (the default) and with its
+  numpy reference path (``USE_KERNEL`` off), whose results must be the same (checked:
+  statuses, views, points to 1e-9 m, errors to 1e-6 px); also plain confidence-weighted
+  DLT for reference. The kernel's compile time is measured apart: the first call in a
+  fresh process with an empty numba cache (compile included), and the first call of this
+  process (numba's disk cache loaded, each camera's grid of exact undistortions built);
 - aniposelib ``CameraGroup.triangulate`` (DLT of every usable view, JAX): timed on its
   second call, after a first call compiled its JAX functions (the first is shown too);
 - aniposelib ``CameraGroup.triangulate_ransac`` (robust: every camera subset, a Python
@@ -60,9 +63,10 @@ from datasets.synthetic import (  # noqa: E402
     make_scene,
     observe,
 )
+from mocap import triangulation  # noqa: E402
 from mocap.pipeline import ReconstructionSettings  # noqa: E402
 from mocap.skeleton import BLAZEPOSE_NAMES  # noqa: E402
-from mocap.triangulation import triangulate  # noqa: E402
+from mocap.triangulation import Triangulation, triangulate  # noqa: E402
 
 REPO = _HERE.parent
 DEFAULT_WORK = Path(tempfile.gettempdir()) / "hingelab-bench-triangulation"
@@ -91,29 +95,100 @@ def make_data(n_frames: int) -> tuple[CameraRig, np.ndarray, np.ndarray]:
     return scene.rig, observe(scene.rig, truth, NOISE, seed=SEED), truth
 
 
-def run_ours(rig: CameraRig, keypoints2d: np.ndarray, truth: np.ndarray, repeats: int) -> list[Row]:
-    """Our robust triangulation (best and median of ``repeats``) and plain DLT."""
-    robust = {
-        "max_error_px": SETTINGS.max_error_px,
-        "min_views": SETTINGS.min_views,
-        "min_ray_angle_deg": SETTINGS.min_ray_angle_deg,
-    }
-    rows = []
-    for method, options in (("hingelab robust", robust), ("hingelab plain DLT", {})):
-        times, cpu = [], []
+ROBUST = {
+    "max_error_px": SETTINGS.max_error_px,
+    "min_views": SETTINGS.min_views,
+    "min_ray_angle_deg": SETTINGS.min_ray_angle_deg,
+}
+"""The robust settings of ``ReconstructionSettings``."""
+
+COMPILE_SCRIPT = """
+import time
+from benchmarks.triangulation import ROBUST, SETTINGS, make_data
+from mocap.triangulation import triangulate
+rig, keypoints2d, _ = make_data(200)
+start = time.perf_counter()
+triangulate(rig, keypoints2d, SETTINGS.min_confidence, **ROBUST)
+print(time.perf_counter() - start)
+"""
+"""Times the first call in a fresh process: 6600 points, so nearly all of it is compiling."""
+
+
+def compile_seconds() -> float:
+    """The first call's time in a fresh process with an empty numba cache (a fresh install)."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        done = subprocess.run(
+            [sys.executable, "-c", COMPILE_SCRIPT],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+            check=True,
+        )
+    return float(done.stdout.split()[-1])
+
+
+def _timed(
+    rig: CameraRig, keypoints2d: np.ndarray, options: dict, repeats: int, kernel: bool
+) -> tuple[list[float], list[float], Triangulation]:
+    """Wall and CPU times of ``repeats`` calls, with the kernel or the numpy path; a result."""
+    triangulation.USE_KERNEL = kernel
+    times, cpu = [], []
+    try:
         for _ in range(repeats):
             start, start_cpu = time.perf_counter(), time.process_time()
             result = triangulate(rig, keypoints2d, SETTINGS.min_confidence, **options)
             times.append(time.perf_counter() - start)
             cpu.append(time.process_time() - start_cpu)
+    finally:
+        triangulation.USE_KERNEL = True
+    return times, cpu, result
+
+
+def agreement(ours: Triangulation, reference: Triangulation) -> str:
+    """How the kernel's result compares with the numpy path's (the reference)."""
+    same = (
+        np.array_equal(ours.status, reference.status)
+        and np.array_equal(ours.used, reference.used)
+        and np.array_equal(ours.n_usable, reference.n_usable)
+    )
+    points = np.nanmax(np.abs(ours.points3d - reference.points3d))
+    errors = np.nanmax(np.abs(ours.reprojection_error - reference.reprojection_error))
+    verdict = "the same" if same and points <= 1e-9 and errors <= 1e-6 else "NOT the same"
+    return (
+        f"kernel vs numpy path: {verdict} (statuses and views "
+        f"{'identical' if same else 'differ'}; points within {points:.1e} m, errors within "
+        f"{errors:.1e} px)"
+    )
+
+
+def run_ours(
+    rig: CameraRig, keypoints2d: np.ndarray, truth: np.ndarray, repeats: int
+) -> tuple[list[Row], str]:
+    """Our robust triangulation with the kernel and with numpy, and plain DLT.
+
+    Best and median of ``repeats`` calls each, after a first call of each (the kernel's
+    loads its compiled code); returns the rows and how the two robust results compare.
+    """
+    rows, results = [], {}
+    first = {}
+    methods = (
+        ("hingelab robust", ROBUST, True),
+        ("hingelab robust (numpy)", ROBUST, False),
+        ("hingelab plain DLT", {}, True),
+    )
+    for method, options, kernel in methods:
+        first[method] = _timed(rig, keypoints2d, options, 1, kernel)[0][0]
+        times, cpu, results[method] = _timed(rig, keypoints2d, options, repeats, kernel)
         note = (
-            f"best of {repeats}; median {np.median(times):.2f} s, first call "
-            f"{times[0]:.2f} s, CPU {np.median(cpu):.2f} s (all threads)"
+            f"best of {repeats}; median {np.median(times):.3f} s, CPU {np.median(cpu):.3f} s "
+            f"(all threads); first call of this process {first[method]:.2f} s"
         )
-        rows.append(
-            Row(method, min(times), note, result.points3d.reshape(-1, 3), truth.reshape(-1, 3))
-        )
-    return rows
+        flat = results[method].points3d.reshape(-1, 3)
+        rows.append(Row(method, min(times), note, flat, truth.reshape(-1, 3)))
+    check = agreement(results["hingelab robust"], results["hingelab robust (numpy)"])
+    return rows, check
 
 
 def _aniposelib_cameras(rig: CameraRig) -> list[dict[str, object]]:
@@ -209,7 +284,7 @@ def report(rows: list[Row]) -> str:
     header.append("mean mm, ours' points")
     ours = rows[0]
     solved = np.isfinite(ours.points3d[:, 0])
-    table = [header] + [[r.method, f"{r.seconds:.2f}", *_errors(r, solved)] for r in rows]
+    table = [header] + [[r.method, f"{r.seconds:.3f}", *_errors(r, solved)] for r in rows]
     lines = [*table_lines(table), ""]
     lines += [f"{r.method}: {r.note}" for r in rows]
     lines.append("")
@@ -224,7 +299,7 @@ def _arguments() -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=20_000, help="frames (x 33 keypoints)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed calls of ours")
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls of ours")
     parser.add_argument(
         "--ransac-frames", type=int, default=60, help="frames given to triangulate_ransac"
     )
@@ -249,8 +324,10 @@ def main() -> int:
     rig, keypoints2d, truth = make_data(args.frames)
     n_c, n_t, n_j, _ = keypoints2d.shape
     print(f"data: {n_c} cameras x {n_j} keypoints x {n_t} frames = {n_t * n_j} points")
+    print("compiling the kernel in a fresh process with an empty numba cache ...")
+    compiled = compile_seconds()
     load = os.getloadavg()[0]
-    rows = run_ours(rig, keypoints2d, truth, args.repeats)
+    rows, check = run_ours(rig, keypoints2d, truth, args.repeats)
     rows += run_aniposelib(python, rig, keypoints2d, truth, args.work, args.ransac_frames)
     print(
         f"load average before / after: {load:.2f} / {os.getloadavg()[0]:.2f} "
@@ -258,6 +335,9 @@ def main() -> int:
     )
     print()
     print(report(rows))
+    print()
+    print(f"hingelab robust, first call, compile included: {compiled:.1f} s (fresh process)")
+    print(check)
     return 0
 
 

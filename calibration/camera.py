@@ -327,7 +327,7 @@ class Camera:
 
 
 @dataclass(frozen=True, eq=False)
-class _InverseGrid:
+class InverseGrid:
     """Exact undistortions of a grid of pixels: where the fast inverse of a pinhole lens starts.
 
     Node ``(i, j)`` is the pixel ``origin + (i, j) * spacing``, row ``j * columns + i`` of
@@ -383,8 +383,55 @@ def _pinhole_jacobian(
     return xd, yd, jxx, jyy, jxy
 
 
+@dataclass(frozen=True)
+class InverseRule:
+    """The constants of ``Camera.normalized_points``' pinhole inverse, for copies of it.
+
+    A compiled copy of that inverse (``mocap._triangulation_kernel``) reads them here, so
+    both follow any change. Calls of fewer than ``min_grid_points`` pixels take the exact
+    route only; the grid route trusts a start within ``start_px`` of its target where the
+    Jacobian determinant exceeds ``min_det``; the exact route is OpenCV's fixed point of
+    at most ``max_iterations`` steps until within ``epsilon_px``; either result must
+    distort back to within ``tolerance_px`` of the pixel, else it is NaN.
+    """
+
+    min_grid_points: int
+    start_px: float
+    min_det: float
+    max_iterations: int
+    epsilon_px: float
+    tolerance_px: float
+
+
+INVERSE_RULE = InverseRule(
+    min_grid_points=_GRID_MIN_POINTS,
+    start_px=_FAST_START_PX,
+    min_det=_FAST_MIN_DET,
+    max_iterations=_UNDISTORT_CRITERIA[1],
+    epsilon_px=_UNDISTORT_CRITERIA[2],
+    tolerance_px=_INVERSE_TOLERANCE_PX,
+)
+"""The pinhole inverse's constants (see :class:`InverseRule`)."""
+
+
+def inverse_grid(camera: Camera) -> InverseGrid:
+    """The cached grid of exact undistortions that starts a pinhole ``camera``'s fast inverse.
+
+    Parameters
+    ----------
+    camera : Camera
+        A pinhole camera.
+
+    Returns
+    -------
+    InverseGrid
+        Built once per camera (~15 ms), as ``Camera.normalized_points`` uses it.
+    """
+    return _inverse_grid(camera)
+
+
 @functools.lru_cache(maxsize=64)
-def _inverse_grid(camera: Camera) -> _InverseGrid:
+def _inverse_grid(camera: Camera) -> InverseGrid:
     """The fast-inverse grid of a pinhole ``camera``, built once per camera (~15 ms)."""
     width, height = camera.size
     step, margin = _GRID_SPACING_PX, _GRID_MARGIN_PX
@@ -396,7 +443,7 @@ def _inverse_grid(camera: Camera) -> _InverseGrid:
     with np.errstate(invalid="ignore", divide="ignore"):
         inverse = np.where(det > 0, 1.0 / det, np.nan)  # folded lens: no local inverse
     nodes = np.column_stack([x, y, jyy * inverse, -jxy * inverse])
-    return _InverseGrid((float(u[0]), float(v[0])), step, u.size, nodes, jxx * inverse)
+    return InverseGrid((float(u[0]), float(v[0])), step, u.size, nodes, jxx * inverse)
 
 
 def _nearest_on_axis(
@@ -417,7 +464,7 @@ def _nearest_on_axis(
 
 
 def _nearest_node(
-    camera: Camera, grid: _InverseGrid, xd: np.ndarray, yd: np.ndarray
+    camera: Camera, grid: InverseGrid, xd: np.ndarray, yd: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Index (n,) of the grid node nearest to each target (xd, yd), and the offsets from it.
 
@@ -434,7 +481,7 @@ def _nearest_node(
 
 
 def _undistort_fast(
-    camera: Camera, grid: _InverseGrid, u: np.ndarray, v: np.ndarray
+    camera: Camera, grid: InverseGrid, u: np.ndarray, v: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalised undistorted x, y (n,) of pixels u, v (n,) and which can be trusted (n,).
 

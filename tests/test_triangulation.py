@@ -15,6 +15,16 @@ ROBUST = {"max_error_px": 15.0, "min_ray_angle_deg": 30.0}
 """The robust settings of ``ReconstructionSettings``' defaults."""
 
 
+@pytest.fixture(autouse=True, params=["kernel", "numpy"])
+def implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs on the compiled kernel (if numba is there) and on the numpy path."""
+    kernel = request.param == "kernel"
+    if kernel and not triangulation.USE_KERNEL:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(triangulation, "USE_KERNEL", kernel)
+    return request.param
+
+
 def _views(rig: CameraRig, points: np.ndarray, sigma: float = 0.0, seed: int = 0) -> np.ndarray:
     """(C, T, J, 3) float64 views of (T, J, 3) points: exact projections (+ noise), confidence 1."""
     rng = np.random.default_rng(seed)
