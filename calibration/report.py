@@ -12,10 +12,8 @@ canvas: importing ``calibration`` stays light and never selects a GUI backend.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import html
-import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -35,6 +33,7 @@ from calibration.coverage import (
     shared_frames,
 )
 from calibration.detection import BoardDetection
+from calibration.figures import new_figure, png_base64
 from calibration.files import atomic_write_text
 from calibration.geometry import FloatArray
 from calibration.quality import MeasuredBoard
@@ -106,13 +105,8 @@ class ReportBoard(MeasuredBoard, Protocol):
 
 
 def _new_figure(width_in: float, height_in: float, layout: str | None = "constrained") -> Figure:
-    """A matplotlib Figure drawn by the Agg canvas (never pyplot, never a GUI backend)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width_in, height_in), dpi=DPI, layout=layout)
-    FigureCanvasAgg(figure)
-    return figure
+    """An Agg figure at this report's resolution."""
+    return new_figure(width_in, height_in, DPI, layout)
 
 
 def _plain(text: str) -> str:
@@ -122,9 +116,7 @@ def _plain(text: str) -> str:
 
 def _png_base64(figure: Figure) -> str:
     """The figure as a base64-encoded PNG."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return png_base64(figure, DPI)
 
 
 def heatmap_figure(coverage: CameraCoverage, corners: FloatArray) -> Figure:

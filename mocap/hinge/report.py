@@ -7,13 +7,9 @@ no script and no external file. matplotlib (``Figure`` and the Agg canvas only) 
 while a report is written, as in ``calibration/report.py``.
 """
 
-# ruff: noqa: PLC0415 (matplotlib is imported only while a report is written)
-
 from __future__ import annotations
 
-import base64
 import html
-import io
 import math
 import os
 from pathlib import Path
@@ -21,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from calibration.figures import new_figure, png_img
 from calibration.files import atomic_write_text
 from mocap.hinge.analysis import HingeAnalysis, RepResult
 from mocap.hinge.definitions import LOCKOUT_WINDOW_S
@@ -137,21 +134,13 @@ img { max-width: 100%; height: auto; }
 
 
 def _new_figure(width_in: float, height_in: float) -> Figure:
-    """A matplotlib Figure drawn by the Agg canvas (never pyplot, never a GUI backend)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
+    """A constrained-layout Agg figure at this report's resolution."""
+    return new_figure(width_in, height_in, DPI)
 
 
 def _png(figure: Figure, alt: str) -> str:
     """The figure as an embedded PNG ``<img>``."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+    return png_img(figure, alt, DPI)
 
 
 def _colour(rep: int) -> str:

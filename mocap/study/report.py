@@ -8,13 +8,9 @@ Figures are PNG images embedded as base64; matplotlib (``Figure`` and the Agg ca
 only) is imported while a report is written, as in ``mocap/hinge/report.py``.
 """
 
-# ruff: noqa: PLC0415 (matplotlib is imported only while a report is written)
-
 from __future__ import annotations
 
-import base64
 import html
-import io
 import math
 import os
 import textwrap
@@ -24,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from calibration.figures import new_figure, png_img
 from calibration.files import atomic_write_text
 from mocap.hinge.definitions import DEFINITIONS_VERSION, REP_METRICS
 from mocap.study.collect import natural_key
@@ -79,21 +76,13 @@ def _panel_title(metric: str, unit: str) -> str:
 
 
 def _new_figure(width_in: float, height_in: float) -> Figure:
-    """A matplotlib Figure drawn by the Agg canvas (never pyplot, never a GUI backend)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
+    """A constrained-layout Agg figure at this report's resolution."""
+    return new_figure(width_in, height_in, DPI)
 
 
 def _png(figure: Figure, alt: str) -> str:
     """The figure as an embedded PNG ``<img>``."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+    return png_img(figure, alt, DPI)
 
 
 def _grid(n: int, panel_height: float = 2.5) -> tuple[Figure, list]:
