@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from aniposelib.cameras import Camera, CameraGroup
+from _aniposelib_triangulate import camera_group  # same folder: run as a script
+from aniposelib.cameras import CameraGroup
 
 
 def _arguments() -> argparse.Namespace:
@@ -42,22 +43,6 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, required=True, help="folder for the results")
     return parser.parse_args()
-
-
-def _group(path: Path) -> CameraGroup:
-    """The cameras of the JSON description as an aniposelib ``CameraGroup``."""
-    cameras = [
-        Camera(
-            matrix=np.asarray(c["matrix"]),
-            dist=np.asarray(c["dist"]),
-            size=tuple(c["size"]),
-            rvec=np.asarray(c["rvec"]),
-            tvec=np.asarray(c["tvec"]),
-            name=c["name"],
-        )
-        for c in json.loads(path.read_text(encoding="utf-8"))
-    ]
-    return CameraGroup(cameras)
 
 
 def _timed(function: Callable[..., Any], *args: object, **kwargs: object) -> tuple[Any, float]:
@@ -96,7 +81,7 @@ def triangulate_all(group: CameraGroup, points: np.ndarray) -> dict[str, tuple[n
 def main() -> int:
     """Triangulate, write the points, print the JSON summary."""
     args = _arguments()
-    group = _group(args.cameras)
+    group = camera_group(args.cameras)
     points = np.load(args.points)
     args.out.mkdir(parents=True, exist_ok=True)
     with contextlib.redirect_stdout(sys.stderr):  # aniposelib prints progress

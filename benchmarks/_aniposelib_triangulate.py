@@ -33,7 +33,7 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _group(path: Path) -> CameraGroup:
+def camera_group(path: Path) -> CameraGroup:
     """The cameras of the JSON description as an aniposelib ``CameraGroup``."""
     cameras = [
         Camera(
@@ -59,7 +59,7 @@ def _timed(function: object, *args: object, **kwargs: object) -> tuple[object, f
 def main() -> int:
     """Triangulate, write the points, print the JSON summary."""
     args = _arguments()
-    group = _group(args.cameras)
+    group = camera_group(args.cameras)
     points = np.load(args.points)
     args.out.mkdir(parents=True, exist_ok=True)
     with contextlib.redirect_stdout(sys.stderr):  # aniposelib prints progress
