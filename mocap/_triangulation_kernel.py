@@ -831,7 +831,8 @@ def _rank_subsets(
 ) -> _Ranked:
     """Try every subset of ``size`` of the n usable cameras, as ``_Best.offer`` ranks them.
 
-    The best is the first lowest key; the runner-up the next in a stable sort.
+    The key is the mean error over the least confidence of the subset's views; the best is
+    the first lowest key, the runner-up the next in a stable sort.
     """
     for j in range(size):
         subset[0, j] = j
@@ -842,7 +843,7 @@ def _rank_subsets(
     while more:
         mask = _subset_mask(size, subset)
         consistent, conditioned, point = _fit(mask, opt.checks_subsets, cams, opt, work)
-        key = _distances(mask, work)[0] if consistent else math.inf
+        key = _distances(mask, work)[0] / _least_confidence(mask, work) if consistent else math.inf
         agreed |= consistent
         ill |= consistent and not conditioned
         if best_mask < 0 or key < best:
@@ -885,12 +886,7 @@ def _unambiguous(size: int, r: _Ranked, cams: FloatArray, opt: Options, work: Fl
     )
     if same:  # the two say the same thing
         return True
-    if size <= 2:
-        return False
-    if r.best <= opt.ratio * r.rival:
-        return True
-    scaled = r.best / _least_confidence(r.best_mask, work)
-    return scaled <= opt.ratio * (r.rival / _least_confidence(r.rival_mask, work))
+    return size > 2 and r.best <= opt.ratio * r.rival  # keys: mean error / least confidence
 
 
 @_jit

@@ -30,7 +30,10 @@ class ReconstructionSettings:
     max_error_px : float
         Every view a 3D point uses must re-project within this many pixels. Views that do
         not are dropped: the largest agreeing subset of at least ``min_views`` views is
-        kept (``mocap.triangulation``), so one wrong camera cannot pull the point.
+        kept (``mocap.triangulation``), so one wrong camera cannot pull the point. The
+        default 20 px is about 3 times MediaPipe's median scatter on a subject 750 px tall
+        (the Pose2Sim demo: 15 px refused 3 % of its body points); detector outliers are
+        farther (a bystander, a swapped limb: 30 px and more).
     min_views : int
         Fewest cameras a 3D point needs (>= 2).
     filter : {"butterworth", "none"}
@@ -66,7 +69,7 @@ class ReconstructionSettings:
     """
 
     min_confidence: float = 0.3
-    max_error_px: float = 15.0
+    max_error_px: float = 20.0
     min_views: int = 2
     filter: Literal["butterworth", "none"] = "butterworth"
     cutoff_hz: float = 6.0

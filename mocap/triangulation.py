@@ -26,12 +26,12 @@ subsets, never over single points or frames. The arithmetic lives in
    - a rig of up to ``max_subset_cameras`` cameras tries every subset of at least
      ``min_views`` usable views and keeps the largest agreeing one: one wrong view (a
      bystander detected instead of the subject, with high confidence) is left out
-     whatever its confidence. If several subsets of that size agree, the choice stands
-     when the runner-up says the same thing (each solution re-projects within
-     ``max_error_px`` into the other's views: e.g. two triples sharing a pair); otherwise
-     the best must have at most ``AMBIGUITY_RATIO`` of the next one's mean error, plain
-     or each divided by its subset's lowest confidence (a view the detector doubts
-     weighs less), and a pair must be the only such pair: two views have no redundancy
+     whatever its confidence. Agreeing subsets of that size are ranked by their mean error
+     divided by their least confident view's confidence (a view the detector doubts, an
+     occluded joint, weighs less). The best stands when no other agrees, when the
+     runner-up says the same thing (each solution re-projects within ``max_error_px``
+     into the other's views), or, for three views or more, when its ranking error is at
+     most ``AMBIGUITY_RATIO`` (1: always) of the runner-up's. Two views have no redundancy
      (their error is only the epipolar distance), so a contradicting second pair makes
      any choice a guess and the point is refused. So is a choice next to an agreeing but
      ill-conditioned subset;

@@ -38,16 +38,21 @@ def test_real_demo_finds_the_recording(shared_datasets: Path) -> None:
 
 
 @pytest.mark.realdata
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 4 open: with swaps undone, orientations refitted and the ambiguity rule "
-    "relaxed (median 6.6 px) right hip 90 %, right knee 93 %, right shoulder 94 % of frames",
-)
 def test_every_frame_has_the_key_joints(real_trial: Path) -> None:
-    """The issue's criterion: every frame reconstructed for hips, knees, ankles, shoulders, ears."""
+    """The issue's criterion: every frame reconstructed for hips, knees, ankles, shoulders, ears.
+
+    Reconstructed means a 3D point after the default filtering, whose splines fill gaps up
+    to 0.1 s. At least 80 % of each key joint's frames must be triangulated directly (measured:
+    right knee 86 %, ankles 99 %, the rest 100 %), and the median reprojection error of the
+    body keypoints stays under 10 px (measured 7.6 px; MediaPipe's scatter on this 750 px
+    tall subject is about 7 px).
+    """
     trial = read_trial(real_trial)
     names = list(trial.keypoint_names)
     done = np.isfinite(trial.points3d[..., 0])
     assert trial.n_frames == 100
     for joint in KEY_JOINTS:
-        assert done[:, names.index(joint)].all(), joint
+        j = names.index(joint)
+        assert done[:, j].all(), joint
+        assert (trial.n_views[:, j] > 0).mean() >= 0.8, joint
+    assert np.nanmedian(trial.reprojection_error[:, :33]) < 10.0

@@ -102,11 +102,14 @@ def test_filtered_reconstruction_is_accurate(reconstruction: Reconstruction) -> 
 
 
 def test_outlier_views_are_rarely_used(reconstruction: Reconstruction) -> None:
-    """Fewer than 2 % of the usable outlier views are used (seen ~1 %); >95 % of the rest.
+    """Fewer than 4 % of the usable outlier views are used (seen 3.0-3.2 %); >95 % of the rest.
 
     An outlier is a view more than 20 px from the exact projection (the simulated ones
     are 30-300 px off; 1.5 px noise stays under 20 px). Which views were used is not in
-    the trial file: the triangulation is run again as ``reconstruct_trial`` runs it.
+    the trial file: the triangulation is run again as ``reconstruct_trial`` runs it. With
+    the 15 px limit of earlier versions 1.2 % were used; the 20 px default (set by the
+    Pose2Sim demo's detector scatter) lets the nearest outliers share a solution, and a
+    pair's outlier lying along its epipolar line can never be caught (up to 300 px).
     """
     scene, raw, kp = reconstruction.scene, reconstruction.raw, reconstruction.trial.keypoints2d
     assert kp is not None
@@ -122,7 +125,7 @@ def test_outlier_views_are_rarely_used(reconstruction: Reconstruction) -> None:
     )
     np.testing.assert_array_equal(result.n_views, raw.n_views)
     used = result.used
-    assert (used & outlier).sum() / (usable & outlier).sum() < 0.02
+    assert (used & outlier).sum() / (usable & outlier).sum() < 0.04
     good = usable & ~outlier & (result.n_views > 0)
     assert (used & good).sum() / good.sum() > 0.95
 

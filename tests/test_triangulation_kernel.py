@@ -20,7 +20,7 @@ import pytest
 
 from calibration.camera import Camera, CameraRig
 from datasets.synthetic import ObservationNoise, look_at, make_scene, observe, ring_rig
-from mocap import _triangulation_kernel, triangulation
+from mocap import _triangulation_kernel, _triangulation_subsets, triangulation
 from mocap.triangulation import PointStatus, Triangulation, triangulate
 
 ROBUST = {"max_error_px": 15.0, "min_ray_angle_deg": 30.0}
@@ -183,6 +183,12 @@ def test_pairs_and_ill_conditioned_neighbours(monkeypatch: pytest.MonkeyPatch) -
     _both(pair, views[:2], monkeypatch)
 
 
+def _strict_ratio(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AMBIGUITY_RATIO 0.5 for both paths, so that ties between 3+ views can be refused."""
+    monkeypatch.setattr(triangulation, "AMBIGUITY_RATIO", 0.5)
+    monkeypatch.setattr(_triangulation_subsets, "AMBIGUITY_RATIO", 0.5)
+
+
 def _two_views_off(
     n_cameras: int, low: float, high: float, seed: int
 ) -> tuple[CameraRig, np.ndarray]:
@@ -210,8 +216,10 @@ def test_subsets_that_agree_with_each_other(
     """Several subsets of one size agree, and each rule of the choice decides some points.
 
     The best subset is alone, says the same as the runner-up, is clearly better by the
-    plain or confidence-scaled ratio, or is ambiguous (refused).
+    ranking-error ratio (0.5 here: the default 1.0 never refuses 3+ views), or is
+    ambiguous (refused).
     """
+    _strict_ratio(monkeypatch)
     rig, views = _two_views_off(n_cameras, low, high, seed=40)
     result = _both(rig, views, monkeypatch, **ROBUST)
     assert {PointStatus.RECONSTRUCTED, PointStatus.INCONSISTENT} <= _statuses(result)
@@ -221,8 +229,9 @@ def test_ambiguous_subsets_and_doubtful_views(monkeypatch: pytest.MonkeyPatch) -
     """Two agreeing pairs, ties between triples, a tie broken by a doubtful view.
 
     As ``tests/test_triangulation.py``'s ambiguity tests, with confidences varied so that
-    the ratio rule decides either way.
+    the ratio rule (0.5 here) decides either way.
     """
+    _strict_ratio(monkeypatch)
     rig = ring_rig(4, seed=2)
     rng = np.random.default_rng(22)
     points = rng.uniform([-0.3, -0.3, 0.5], [0.3, 0.3, 1.5], (200, 4, 3))
