@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -60,7 +62,8 @@ SCREENSHOT_TIMEOUT_S = 300.0
 def viewer_screenshot(trial: Path, png: Path, at: float) -> tuple[Path | None, str]:
     """The viewer's window on ``trial`` at ``at`` seconds as a PNG (``mocap view --screenshot``).
 
-    Run in a child process, so that a missing display or OpenGL cannot stop the demo.
+    Run in a child process, so that a missing display or OpenGL cannot stop the demo;
+    under ``xvfb-run`` when there is no display and Xvfb is installed.
 
     Returns
     -------
@@ -70,6 +73,10 @@ def viewer_screenshot(trial: Path, png: Path, at: float) -> tuple[Path | None, s
         Why not, in one line ("" when written).
     """
     command = [sys.executable, "-m", "mocap", "view", str(trial), "--screenshot", str(png)]
+    xvfb_run = shutil.which("xvfb-run")
+    if not os.environ.get("DISPLAY") and xvfb_run:
+        # no display (a server, CI): a virtual one, as the tests use (run.py installs Xvfb)
+        command = [xvfb_run, "-a", "-s", "-screen 0 1600x1000x24", *command]
     try:
         done = subprocess.run(
             [*command, "--at", f"{at:.3f}"],
