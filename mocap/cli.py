@@ -63,6 +63,9 @@ def _demo(args: argparse.Namespace) -> int:
         f"95th percentile {result.p95_error_mm:.1f} mm, max {result.max_error_mm:.1f} mm; "
         f"{100 * result.reconstructed:.2f} % of keypoint-frames reconstructed"
     )
+    print("Hinge analysis (hinge-report.html):")
+    for line in result.reps:
+        print(f"  {line}")
     return 0
 
 

@@ -17,6 +17,7 @@ from calibration.toml_io import save_calibration
 from datasets.synthetic import DEMO_MOTIONS, ObservationNoise, make_scene, write_scene
 from datasets.synthetic.board_recording import write_calibration_session
 from mocap.calibrate_job import calibrate_recording
+from mocap.hinge.analysis import RepResult
 from mocap.hinge.job import analyse_file
 from mocap.pipeline import triangulate_file
 
@@ -43,6 +44,8 @@ class DemoResult:
         The calibration's board-size check (RMS error of neighbouring corner distances).
     camera_error_mm : float
         Largest distance of a calibrated camera centre from the true one, millimetres.
+    reps : tuple of str
+        One line per rep the hinge analysis found: time, pattern, key angles, faults.
     """
 
     files: dict[str, Path]
@@ -53,6 +56,7 @@ class DemoResult:
     reconstructed: float
     board_size_rms_mm: float
     camera_error_mm: float
+    reps: tuple[str, ...] = ()
 
 
 SCREENSHOT_TIMEOUT_S = 300.0
@@ -173,4 +177,16 @@ def run_demo(
         reconstructed=float(np.isfinite(error).mean()),
         board_size_rms_mm=calibration.quality.rms_mm,
         camera_error_mm=float(max(centres)),
+        reps=tuple(_rep_line(rep) for rep in hinge.analysis.reps),
+    )
+
+
+def _rep_line(rep: RepResult) -> str:
+    """``rep 1 at 2.9 s: hinge; hip 94, knee 25, trunk 72 deg; back/down 4.3; faults: none``."""
+    v = rep.values
+    return (
+        f"rep {rep.rep} at {rep.bottom_s:.1f} s: {rep.pattern or '?'}; hip "
+        f"{v['hip_flexion_deg']:.0f}, knee {v['knee_flexion_deg']:.0f}, trunk "
+        f"{v['trunk_flexion_deg']:.0f} deg; back/down {v['hinge_ratio']:.1f}; "
+        f"faults: {rep.fault_codes.replace(';', ', ') or 'none'}"
     )

@@ -111,6 +111,12 @@ def test_demo_writes_the_hinge_report(demo: tuple[Path, str]) -> None:
     assert metrics is not None
     assert metrics.n_reps == 5
     assert "Squatted instead of hinging" in (out / "hinge-report.html").read_text("utf-8")
+    # the command prints one line per rep, with its pattern and faults
+    printed = [line.strip() for line in stdout.splitlines() if line.strip().startswith("rep ")]
+    assert len(printed) == 5
+    assert printed[2].endswith("faults: squat, knees_bent")
+    assert ": squat;" in printed[2]
+    assert printed[0].endswith("faults: none")
 
 
 def test_demo_ends_with_a_viewer_screenshot(demo: tuple[Path, str]) -> None:
