@@ -5,6 +5,7 @@ Nothing here imports Qt; every trial is synthetic (``datasets.synthetic``) with 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -347,12 +348,28 @@ def test_pyside_that_crashes_is_refused() -> None:
 def test_demo_screenshot_without_a_display_says_why_in_one_line(
     hinge: Trial, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``mocap demo``'s screenshot step without a display: no file, one line saying why."""
+    """``mocap demo``'s screenshot step without a display nor Xvfb: no file, one line why."""
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr("mocap.demo.shutil.which", lambda name: None)  # no xvfb-run
     path = write_trial(tmp_path / "t.h5", hinge)
     written, reason = viewer_screenshot(path, tmp_path / "viewer.png", 1.0)
     assert written is None
     assert not (tmp_path / "viewer.png").exists()
     assert reason.startswith("cannot open a window: no display")
     assert "\n" not in reason
+
+
+@pytest.mark.gui
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed")
+def test_demo_screenshot_without_a_display_uses_xvfb(
+    hinge: Trial, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No display but Xvfb installed (a server, CI): the screenshot is taken on a virtual one."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    path = write_trial(tmp_path / "t.h5", hinge)
+    written, reason = viewer_screenshot(path, tmp_path / "viewer.png", 1.0)
+    assert reason == ""
+    assert written == tmp_path / "viewer.png"
+    assert written.stat().st_size > 10_000  # a 1600x1000 window, not an empty PNG
