@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.metadata
 import json
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -30,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _aniposelib_triangulate import camera_group  # same folder: run as a script
+from _aniposelib_triangulate import camera_group, versions  # same folder: run as a script
 from aniposelib.cameras import CameraGroup
 
 
@@ -90,11 +88,7 @@ def main() -> int:
     for name, (p3d, seconds) in found.items():
         np.save(args.out / f"{name}.npy", p3d)
         summary["seconds"][name] = seconds
-    summary["versions"] = {
-        name: importlib.metadata.version(name)
-        for name in ("aniposelib", "opencv-contrib-python", "numpy", "scipy", "jax")
-    }
-    summary["versions"]["python"] = platform.python_version()
+    summary["versions"] = versions("aniposelib", "opencv-contrib-python", "numpy", "scipy", "jax")
     print(json.dumps(summary))
     return 0
 

@@ -33,6 +33,12 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def versions(*names: str) -> dict[str, str]:
+    """The installed versions of ``names``, and Python's."""
+    found = {name: importlib.metadata.version(name) for name in names}
+    return found | {"python": platform.python_version()}
+
+
 def camera_group(path: Path) -> CameraGroup:
     """The cameras of the JSON description as an aniposelib ``CameraGroup``."""
     cameras = [
@@ -78,11 +84,7 @@ def main() -> int:
             (p3d, *_), ransac_s = _timed(group.triangulate_ransac, subset, progress=False)
             np.save(args.out / "ransac.npy", np.asarray(p3d))
             summary |= {"ransac_s": ransac_s, "ransac_points": subset.shape[1]}
-    summary["versions"] = {
-        name: importlib.metadata.version(name)
-        for name in ("aniposelib", "opencv-contrib-python", "numpy", "jax", "numba")
-    }
-    summary["versions"]["python"] = platform.python_version()
+    summary["versions"] = versions("aniposelib", "opencv-contrib-python", "numpy", "jax", "numba")
     print(json.dumps(summary))
     return 0
 

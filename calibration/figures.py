@@ -11,6 +11,22 @@ import html
 import io
 from typing import TYPE_CHECKING
 
+REPORT_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px;
+       color: #222; line-height: 1.4; padding: 0 1em; }
+h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 1.6em; }
+table { border-collapse: collapse; margin: 0.5em 0; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th { background: #f0f0f0; }
+td:first-child, th:first-child, td.text { text-align: left; }
+table.summary th, table.summary td { text-align: left; }
+.warnings { background: #fff4e0; border-left: 5px solid #e69500; padding: 0.5em 1em; }
+.ok { background: #e9f7ec; border-left: 5px solid #2e9e4f; padding: 0.5em 1em; }
+img { max-width: 100%; height: auto; }
+.note { font-size: 0.9em; color: #555; }
+"""
+"""The page style the hinge and study reports share (they add their own classes)."""
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from calibration.figures import new_figure, png_img
+from calibration.figures import REPORT_CSS, new_figure, png_img
 from calibration.files import atomic_write_text
 from mocap.hinge.analysis import HingeAnalysis, RepResult
 from mocap.hinge.definitions import LOCKOUT_WINDOW_S
@@ -114,21 +114,12 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
 )
 """Plain-words meaning of each table column (for readers without the docs)."""
 
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px;
-       color: #222; line-height: 1.4; padding: 0 1em; }
-h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 1.6em; }
-table { border-collapse: collapse; margin: 0.5em 0; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
-th { background: #f0f0f0; }
-td:first-child, th:first-child, td.text { text-align: left; }
-table.summary th, table.summary td { text-align: left; }
-.warnings { background: #fff4e0; border-left: 5px solid #e69500; padding: 0.5em 1em; }
-.ok { background: #e9f7ec; border-left: 5px solid #2e9e4f; padding: 0.5em 1em; }
+_CSS = (
+    REPORT_CSS
+    + """
 .fault { color: #a40000; }
-img { max-width: 100%; height: auto; }
-.note { font-size: 0.9em; color: #555; }
 """
+)
 
 # ----------------------------------------------------------------------------- figures
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from calibration.figures import new_figure, png_img
+from calibration.figures import REPORT_CSS, new_figure, png_img
 from calibration.files import atomic_write_text
 from mocap.hinge.definitions import DEFINITIONS_VERSION, REP_METRICS
 from mocap.study.collect import natural_key
@@ -40,21 +40,12 @@ LABELS: dict[str, str] = {m.name: m.label for m in REP_METRICS}
 DISPLAY: dict[str, tuple[float, str]] = {"m": (100.0, "cm"), "1": (1.0, "ratio")}
 """Units shown otherwise in the report: scale and unit (metres as centimetres)."""
 
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px;
-       color: #222; line-height: 1.4; padding: 0 1em; }
-h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 1.6em; }
-table { border-collapse: collapse; margin: 0.5em 0; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
-th { background: #f0f0f0; }
-td:first-child, th:first-child, td.text { text-align: left; }
-table.summary th, table.summary td { text-align: left; }
-.warnings { background: #fff4e0; border-left: 5px solid #e69500; padding: 0.5em 1em; }
-.ok { background: #e9f7ec; border-left: 5px solid #2e9e4f; padding: 0.5em 1em; }
+_CSS = (
+    REPORT_CSS
+    + """
 .info { background: #eef4fb; border-left: 5px solid #4a7fc1; padding: 0.5em 1em; }
-img { max-width: 100%; height: auto; }
-.note { font-size: 0.9em; color: #555; }
 """
+)
 
 
 def _display(unit: str) -> tuple[float, str]:
