@@ -29,7 +29,9 @@ does), that refined calibration then used by every method alike.
 
 Every figure is computed by the same code for every method: the median reprojection error
 (each 3D body keypoint projected with ``calibration.camera.Camera`` into every camera that
-has a usable 2D point of it; the views a robust method left out count too), the share of
+has a usable 2D point of it; the views a robust method left out count too), its 75th
+percentile, the median over points of each point's mean over its usable views (aniposelib's
+own ``CameraGroup.reprojection_error(mean=True)``), the share of
 frames with a 3D point over the key joints (``mocap.real_demo.KEY_JOINTS``), and the
 coefficient of variation (std / mean) of each thigh (hip-knee) and shank (knee-ankle)
 length over the frames where both of its ends exist.
@@ -108,6 +110,7 @@ class Figures:
 
     median_px: float
     p75_px: float  # 75th percentile of the same errors
+    point_px: float  # median over points of each point's mean over its usable views
     camera_px: tuple[float, ...]  # median reprojection error per camera
     key_share: float  # fraction of key-joint frames with a 3D point
     hip_share: float  # the same for the two hips only
@@ -292,6 +295,9 @@ def _nanmedian(values: np.ndarray) -> float:
 def figures(method: Method, rig: CameraRig, keypoints2d: np.ndarray) -> Figures:
     """The figures of ``method`` against the (C, T, 33, 3) 2D keypoints it was given."""
     error = reprojection_px(rig, method.points3d, keypoints2d)
+    views = np.isfinite(error).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        point_mean = np.where(views >= 2, np.nansum(error, axis=0) / views, np.nan)
     done = np.isfinite(method.points3d[..., 0])
     key = [BLAZEPOSE_NAMES.index(j) for j in KEY_JOINTS]
     hips = [BLAZEPOSE_NAMES.index(j) for j in ("left_hip", "right_hip")]
@@ -304,6 +310,7 @@ def figures(method: Method, rig: CameraRig, keypoints2d: np.ndarray) -> Figures:
     return Figures(
         median_px=_nanmedian(error),
         p75_px=float(np.nanpercentile(error, 75)) if np.isfinite(error).any() else float("nan"),
+        point_px=_nanmedian(point_mean),
         camera_px=tuple(_nanmedian(e) for e in error),
         key_share=float(done[:, key].mean()),
         hip_share=float(done[:, hips].mean()),
@@ -318,12 +325,13 @@ def figures(method: Method, rig: CameraRig, keypoints2d: np.ndarray) -> Figures:
 
 def report(methods: Sequence[Method], results: Sequence[Figures], cameras: Sequence[str]) -> str:
     """The figures table and the per-camera reprojection table: one row per method."""
-    header = ["method", "s", "median px", "p75 px", "key %", "hips %"]
+    header = ["method", "s", "median px", "p75 px", "point px", "key %", "hips %"]
     header += [f"{bone} CV % (mm)" for bone in BONES]
     rows = [header]
     per_camera = [["median px per camera", *cameras, *(f"{b} frames" for b in BONES)]]
     for method, fig in zip(methods, results, strict=True):
         row = [method.name, f"{method.seconds:.1f}", f"{fig.median_px:.2f}", f"{fig.p75_px:.1f}"]
+        row.append(f"{fig.point_px:.2f}")
         row += [f"{100 * fig.key_share:.1f}", f"{100 * fig.hip_share:.1f}"]
         row += [f"{fig.cv_pct[b]:.1f} ({fig.mean_mm[b]:.0f})" for b in BONES]
         rows.append(row)
@@ -337,6 +345,9 @@ def legend(n_frames: int) -> list[str]:
     return [
         "px: distance of each usable 2D body view from its 3D point's projection, views a method",
         "    left out included (a 2-view solution fits its 2 views exactly: low median, high p75)",
+        "point px: per 3D point the mean of those distances over its usable views (aniposelib's",
+        "    CameraGroup.reprojection_error(mean=True)), median over points: a solution from",
+        "    every view minimises it, one that leaves views out pays for them in full",
         f"key % / hips %: frames with a 3D point, over the {len(KEY_JOINTS)} key joints / the hips",
         "CV: std / mean of the bone's length over the frames with both ends (mean length, mm);",
         f"    frames: over how many of the {n_frames} frames (each method its own)",
@@ -346,15 +357,26 @@ def legend(n_frames: int) -> list[str]:
 
 FIGURES: tuple[tuple[str, Callable[[Figures], float], bool, str], ...] = (
     ("median reprojection error", lambda f: f.median_px, True, "{:.2f} px"),
+    ("p75 reprojection error", lambda f: f.p75_px, True, "{:.1f} px"),
+    ("median per-point mean error", lambda f: f.point_px, True, "{:.2f} px"),
     ("key-joint frames reconstructed", lambda f: 100 * f.key_share, False, "{:.1f} %"),
     *((f"{bone} length CV", lambda f, b=bone: f.cv_pct[b], True, "{:.1f} %") for bone in BONES),
 )
 """Per figure: label, value, whether lower is better, format."""
 
 
-def _losses(mine: float, rivals: dict[str, float], lower: bool) -> list[str]:
-    """The rivals ``mine`` is not strictly better than (NaN is never better)."""
-    return [name for name, r in rivals.items() if not ((mine < r) if lower else (mine > r))]
+def _outcome(mine: float, rivals: dict[str, float], lower: bool, fmt: str) -> str:
+    """The verdict against ``rivals``: beats both, or loses to or ties with (as printed)."""
+    shown = fmt.format(mine)
+    ties = [name for name, r in rivals.items() if fmt.format(r) == shown]
+    lost = [
+        name
+        for name, r in rivals.items()
+        if name not in ties and not ((mine < r) if lower else (mine > r))
+    ]
+    words = [f"loses to {' and '.join(lost)}"] if lost else []
+    words += [f"ties with {' and '.join(ties)}"] if ties else []
+    return ", ".join(words) or "beats both"
 
 
 def verdicts(names: Sequence[str], results: Sequence[Figures]) -> list[str]:
@@ -367,9 +389,7 @@ def verdicts(names: Sequence[str], results: Sequence[Figures]) -> list[str]:
         parts = []
         for name, short in ((OURS, "ours"), (OURS_RAW, "unfiltered")):
             mine = value(by_name[name])
-            lost = _losses(mine, rivals, lower)
-            word = f"loses to {' and '.join(lost)}" if lost else "beats both"
-            parts.append(f"{short} {fmt.format(mine)} {word}")
+            parts.append(f"{short} {fmt.format(mine)} {_outcome(mine, rivals, lower, fmt)}")
         lines.append(f"{label}: {'; '.join(parts)} ({shown})")
     return lines
 

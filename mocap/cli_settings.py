@@ -25,6 +25,7 @@ SETTINGS_OPTIONS = (
     "median_window",
     "fix_swaps",
     "refine_orientations",
+    "refine_points",
     "sync",
 )
 """Options that are ``ReconstructionSettings`` fields (same names)."""
@@ -78,6 +79,11 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         "--refine-orientations",
         action=flag,
         help="refit the camera rotations to the keypoints (centres kept), reported",
+    )
+    add(
+        "--refine-points",
+        action=flag,
+        help="move each 3D point to its least pixel error over the views it uses",
     )
 
 

@@ -8,13 +8,16 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from numpy.typing import NDArray
+
 from calibration.camera import CameraRig
 from calibration.interop import load_any_calibration
 from calibration.toml_io import calibration_from_toml, calibration_to_toml
 from mocap.filtering import smooth_trajectories
 from mocap.prepare import prepare_keypoints
+from mocap.refine_points import mean_error_px, refine_points
 from mocap.trial import AttrValue, Trial, read_trial, write_trial
-from mocap.triangulation import MAX_SUBSET_CAMERAS, triangulate
+from mocap.triangulation import MAX_SUBSET_CAMERAS, Triangulation, triangulate
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,10 @@ class ReconstructionSettings:
         intrinsics (``mocap.orientations``): for a calibration that no longer fits the
         recording (a camera nudged, a converted calibration). Off by default: reported when
         used, and the trial carries the refined calibration.
+    refine_points : bool
+        Move each point from its linear (DLT) solution to the minimum of its
+        confidence-weighted pixel error over the views it uses (``mocap.refine_points``,
+        a few Gauss-Newton steps); the stored reprojection error is then the refined one.
     """
 
     min_confidence: float = 0.3
@@ -80,6 +87,7 @@ class ReconstructionSettings:
     min_ray_angle_deg: float = 30.0
     fix_swaps: bool = True
     refine_orientations: bool = False
+    refine_points: bool = True
 
     def __post_init__(self) -> None:
         checks = {
@@ -96,6 +104,7 @@ class ReconstructionSettings:
             "min_ray_angle_deg": 0 <= self.min_ray_angle_deg < 90,
             "fix_swaps": isinstance(self.fix_swaps, bool),
             "refine_orientations": isinstance(self.refine_orientations, bool),
+            "refine_points": isinstance(self.refine_points, bool),
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -175,8 +184,9 @@ def reconstruct_trial(
         min_views=settings.min_views,
         min_ray_angle_deg=settings.min_ray_angle_deg,
     )
+    points, error = _refined(rig, trial.keypoints2d, result, settings)
     smooth = smooth_trajectories(
-        result.points3d,
+        points,
         trial.fps,
         lowpass=settings.filter == "butterworth",
         cutoff_hz=settings.cutoff_hz,
@@ -194,9 +204,17 @@ def reconstruct_trial(
         "filter_runs_unfiltered": smooth.runs_unfiltered,
         "filter_frames_unfiltered": smooth.frames_unfiltered,
     }
-    return trial.with_points3d(
-        smooth.points3d, result.reprojection_error, result.n_views, extra_attrs=attrs
-    )
+    return trial.with_points3d(smooth.points3d, error, result.n_views, extra_attrs=attrs)
+
+
+def _refined(
+    rig: CameraRig, keypoints2d: NDArray, result: Triangulation, settings: ReconstructionSettings
+) -> tuple[NDArray, NDArray]:
+    """The (T, J, 3) points after ``refine_points`` and their (T, J) error over the views used."""
+    if not settings.refine_points:
+        return result.points3d, result.reprojection_error
+    points = refine_points(rig, keypoints2d, result.points3d, result.used)
+    return points, mean_error_px(rig, keypoints2d, points, result.used)
 
 
 def _frame_range(trial: Trial, frames: tuple[int | None, int | None], source: Path) -> Trial:

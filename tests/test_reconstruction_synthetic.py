@@ -78,7 +78,7 @@ def reconstruction(request: pytest.FixtureRequest) -> Reconstruction:
 def test_raw_triangulation_is_accurate(reconstruction: Reconstruction) -> None:
     """Before filtering: mean per-joint error under 15 mm, 95 % of points reconstructed.
 
-    Seen 4.8-5.3 mm mean (1.5 px is ~4 mm per view at 3.5 m; 4 views average it, points
+    Seen 5.0-5.5 mm mean (1.5 px is ~4 mm per view at 3.5 m; 4 views average it, points
     left with 2 views after an outlier are worse). Refused points (too few, ambiguous or
     ill-conditioned views) are ~4 %.
     """
