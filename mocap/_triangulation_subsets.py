@@ -281,8 +281,9 @@ def _leave_one_out(
     worst = np.where(without, result.errors, 0.0).max(axis=0)  # errors hold distances now
     accepted = result.consistent & result.conditioned
     score = np.where(accepted, mean, 1e9 + worst).reshape(n_cameras, k)
-    score[~use] = np.inf  # only views in use can be dropped
-    drop = np.argmin(score, axis=0)
+    score[np.isnan(score) | ~use] = np.inf  # only views in use can be dropped
+    # a point whose every removal scores inf still loses a view in use (progress)
+    drop = np.where(np.isfinite(score.min(axis=0)), np.argmin(score, axis=0), np.argmax(use, 0))
     pick = drop * k + np.arange(k)
     return drop, Fit(
         columns(result.points, pick), None, None, result.consistent[pick], result.conditioned[pick]
