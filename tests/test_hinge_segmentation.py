@@ -15,6 +15,7 @@ import numpy as np
 from datasets.synthetic import BodyShape, RepTiming, body_landmarks, hinge_session
 from datasets.synthetic.motions import HingeMotion
 from mocap.hinge import HingeAnalysis, analyse_points
+from mocap.hinge.segment import SegmentationSettings, find_candidates, prepare
 from mocap.skeleton import HINGELAB_KEYPOINTS
 
 FPS = 60.0
@@ -101,3 +102,21 @@ def test_small_bobs_are_not_reps() -> None:
     assert analysis.reps == ()
     assert analysis.problems[0].startswith("no reps found: hip flexion varies by 12°")
     assert abs(np.nanmax(analysis.series["hip_flexion_deg"]) - 12.0) < 0.5
+
+
+def test_a_trial_that_starts_at_a_peak_skips_it() -> None:
+    """A trial cut at the top of a rep (a live window) skips that rep, finds the next one.
+
+    Exact: the first peak has no frame before it (it used to raise on an empty valley);
+    the second rises 60 degrees from 3 s of standing, well inside the defaults.
+    """
+    fps = 10.0
+    times = np.arange(100) / fps
+    down = 60.0 * np.cos(np.linspace(0, np.pi / 2, 20)) ** 2  # from the top down to standing
+    rep = 60.0 * np.sin(np.linspace(0, np.pi, 30)) ** 2
+    h = np.concatenate([down, np.zeros(30), rep, np.zeros(20)])
+    settings = SegmentationSettings()
+    candidates, notes = find_candidates(prepare(h, fps, settings), times, fps, settings)
+    assert [c.peak for c in candidates] == [64]
+    assert len(notes) == 1
+    assert "0.00 s was skipped" in notes[0]

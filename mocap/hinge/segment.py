@@ -127,6 +127,8 @@ def quiet_frames(h: FloatArray, fps: float, settings: SegmentationSettings) -> F
 def _level(h: FloatArray, quiet: FloatArray, valley: slice, peak: int) -> float | None:
     """Standing level: median of the quiet frames in the valley's lower half."""
     part, still = h[valley], quiet[valley]
+    if not part.size:  # the trial starts at this peak (cut off): nothing before it
+        return None
     low = part < part.min() + 0.5 * (h[peak] - part.min())
     chosen = part[still & low]
     return float(np.median(chosen)) if chosen.size else None
