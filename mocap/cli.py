@@ -12,6 +12,7 @@ from mocap.cli_capture import register as register_capture
 from mocap.cli_compare import register as register_compare
 from mocap.cli_convert import register as register_convert
 from mocap.cli_hinge import register as register_hinge
+from mocap.cli_live import register as register_live
 from mocap.cli_process import register as register_process
 from mocap.cli_settings import (
     SettingsHelp,
@@ -180,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_compare(commands)
     register_view(commands)
     register_capture(commands)
+    register_live(commands)
     return parser
 
 
