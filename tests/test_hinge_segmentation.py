@@ -120,3 +120,27 @@ def test_a_trial_that_starts_at_a_peak_skips_it() -> None:
     assert [c.peak for c in candidates] == [64]
     assert len(notes) == 1
     assert "0.00 s was skipped" in notes[0]
+
+
+def test_a_live_trial_with_dropped_frames_is_segmented_at_its_real_rate() -> None:
+    """Frames kept at ~30 and ~10 of 60 fps (a live recording): every rep within 0.1 s.
+
+    The trial's fps stays 60 (the cameras'); the windows are sized from the frames'
+    real spacing (``frame_rate``), as before from fps. 10 fps needs pauses long enough
+    for 5 standing frames (1.5 s here); the 0.1 s bound is one 10-fps frame.
+    """
+    motions = ("good_hinge", "squat_hinge", "good_hinge")
+    timing = RepTiming(lead_in_s=1.5, descent_s=1.0, hold_s=0.2, ascent_s=1.0, pause_s=1.5)
+    session = hinge_session(motions, fps=FPS, timing=timing)
+    points = body_landmarks(session.pose, BodyShape(heading_deg=30.0))
+    truth = _true_windows(motions, timing)
+    rng = np.random.default_rng(4)
+    for rate in (30.0, 10.0):
+        step = FPS / rate
+        grid = np.arange(0, session.times.size - step, step)
+        keep = np.unique(np.rint(grid + rng.uniform(0, step / 2, grid.size)).astype(int))
+        analysis = analyse_points(points[keep], HINGELAB_KEYPOINTS, session.times[keep], FPS)
+        assert len(analysis.reps) == len(truth), analysis.problems
+        for rep, (start, end) in zip(analysis.reps, truth, strict=True):
+            assert abs(rep.start_s - start) < 0.1
+            assert abs(rep.end_s - end) < 0.1

@@ -380,6 +380,28 @@ def _check_inputs(points3d: npt.ArrayLike, times: npt.ArrayLike, fps: float) -> 
     return times
 
 
+def frame_rate(times: FloatArray, fps: float) -> float:
+    """The rate the frames really come at: ``fps``, or less when frames are missing.
+
+    A live recording keeps only the synchronized sets it had time to process (its
+    ``fps`` is the cameras'), so the segmentation's windows, sized in frames, are sized
+    from the median spacing of the frames when that is over 1.5 frame periods.
+
+    Parameters
+    ----------
+    times : ndarray, shape (T,)
+        Seconds.
+    fps : float
+        The nominal frame rate.
+    """
+    steps = np.diff(times[np.isfinite(times)])
+    steps = steps[steps > 0]
+    if not steps.size:
+        return fps
+    spacing = float(np.median(steps))
+    return 1.0 / spacing if spacing * fps > 1.5 else fps
+
+
 def analyse_points(
     points3d: npt.ArrayLike,
     keypoint_names: tuple[str, ...] | list[str],
@@ -399,7 +421,8 @@ def analyse_points(
     timestamps : array_like, shape (T,)
         Seconds.
     fps : float
-        Frame rate (sizes the segmentation's windows).
+        Frame rate (sizes the segmentation's windows; see :func:`frame_rate` for
+        trials with missing frames).
     thresholds : FaultThresholds, optional
         The fault table (default: the documented defaults).
     settings : SegmentationSettings, optional
@@ -411,6 +434,7 @@ def analyse_points(
         Never raises for unusable data: ``problems`` says what is missing.
     """
     times = _check_inputs(points3d, timestamps, fps)
+    fps = frame_rate(times, fps)
     thresholds, settings = thresholds or FaultThresholds(), settings or SegmentationSettings()
     lm = landmarks(points3d, keypoint_names)
     problems = [missing_message(group, lm) for group in lm.missing]
