@@ -57,6 +57,18 @@ class FrameTap(Protocol):
         """``camera`` has stopped delivering frames."""
 
 
+MAX_BACKLOG_S = 5.0
+"""Frames wait at most this long's worth (at the nominal rate) for the disk: beyond it a
+live source's frame is not written (a stalled disk must not fill the memory; the gap it
+leaves in the timestamps counts it as dropped, and the recording says so), and a source
+read as fast as possible waits."""
+
+
+def waits_for_disk(source: FrameSource) -> bool:
+    """Whether ``source`` can wait for the disk (a file read as fast as possible)."""
+    return getattr(source, "realtime", True) is False
+
+
 class CaptureError(RecordingError):
     """A recording that cannot start (output folder, sources); the message says why."""
 
@@ -113,6 +125,9 @@ class _Camera:
         self.fps = fps
         self.lock = threading.Lock()
         self.pending: list[_Grabbed] = []
+        self.backlog = max(1, math.ceil(fps * MAX_BACKLOG_S))
+        self.unwritten = 0
+        self.unwritten_reported = 0
         self.times: list[float] = []
         self.video: MjpegAvi | None = None
         self.stopped = ""
@@ -134,14 +149,26 @@ class _Camera:
                 if not ok:
                     raise RecordingError(f"camera {self.name}: cannot encode a frame")
                 size = (int(frame.image.shape[1]), int(frame.image.shape[0]))
-                with self.lock:
-                    self.pending.append(_Grabbed(frame.time, jpeg.tobytes(), size))
+                self._keep(_Grabbed(frame.time, jpeg.tobytes(), size))
             self.stopped = "no more frames"
         except (RecordingError, OSError, cv2.error) as error:
             self.stopped, self.failed = str(error), True
         finally:
             if self.tap is not None:
                 self.tap.stop(self.name)
+
+    def _keep(self, frame: _Grabbed) -> None:
+        """Queue a frame for the disk: wait (files) or leave it out (live) when it is behind."""
+        while waits_for_disk(self.source) and not self.stop.is_set():
+            with self.lock:
+                if len(self.pending) < self.backlog:
+                    break
+            time.sleep(0.005)
+        with self.lock:
+            if len(self.pending) >= self.backlog:
+                self.unwritten += 1
+            else:
+                self.pending.append(frame)
 
     def flush(self) -> list[tuple[str, int, float]]:
         """Write queued frames to the video; their (camera, frame, time) rows."""
@@ -234,6 +261,16 @@ class _Session:
                 f"{camera.name} stopped after {len(camera.times)} frames "
                 f"({camera.stopped}); {alive} cameras go on"
             )
+
+    def report_backlog(self) -> None:
+        """One line for each camera that has left frames unwritten since the last one."""
+        for camera in self.cameras:
+            if camera.unwritten > camera.unwritten_reported:
+                camera.unwritten_reported = camera.unwritten
+                self.report(
+                    f"{camera.name}: the disk falls behind: {camera.unwritten} frames not "
+                    f"written so far (over {MAX_BACKLOG_S:g} s waiting); counted as dropped"
+                )
 
     def stopped_early(self, camera: _Camera, period: float) -> str:
         """Why ``camera`` stopped before the others ('' when it did not).
@@ -352,6 +389,7 @@ def record(
             for camera in cameras:
                 camera.thread.join(timeout=2.0)
     session.flush()
+    session.report_backlog()
     return session.result(interrupted)
 
 
@@ -368,6 +406,7 @@ def _run(session: _Session, stop: threading.Event) -> None:
     while not stop.wait(max(0.0, min(settings.flush_s, _remaining(session)))):
         session.flush()
         session.report_stopped(stop)
+        session.report_backlog()
         if settings.report_s > 0 and time.monotonic() >= next_report:
             next_report += settings.report_s
             session.report(session.live_line())
@@ -376,3 +415,4 @@ def _run(session: _Session, stop: threading.Event) -> None:
             break
     session.flush()
     session.report_stopped(stop)
+    session.report_backlog()

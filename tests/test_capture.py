@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from mocap import capture
 from mocap.capture import CaptureError, CaptureSettings, record
 from mocap.capture_avi import MjpegAvi
 from mocap.capture_sources import SyntheticSource
@@ -148,6 +149,18 @@ def test_a_used_folder_and_repeated_names_are_refused(tmp_path: Path) -> None:
         record([source, source], tmp_path / "new")
 
 
+def test_a_file_read_as_fast_as_possible_waits_for_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same backlog with a source that can wait: every frame is written, none lost."""
+    monkeypatch.setattr(capture, "MAX_BACKLOG_S", 0.1)
+    times = 100.0 + np.arange(60) * PERIOD
+    settings = CaptureSettings(fps=1 / PERIOD, flush_s=0.05, report_s=0)
+    result = record([SyntheticSource("a", times)], tmp_path / "r", settings, lambda _: None)
+    assert result.cameras[0].stats.frames == 60
+    assert result.cameras[0].stats.dropped == 0
+
+
 def test_a_duration_ends_the_recording_on_time(tmp_path: Path) -> None:
     """0.4 s of a 30 fps source: frames 0..12 (t = 0 .. 0.4 s), give or take one."""
     source = SyntheticSource("a", np.arange(300) * PERIOD, realtime=True)
@@ -172,3 +185,28 @@ def test_detection_and_calibration_open_a_recording_by_time(tmp_path: Path) -> N
         assert {n: dict(pairing.set_of[n]) for n in DROPS} == truth
     # the set times' steps are the 30 fps period: the detection's rate within 0.1 %
     assert detection.fps == pytest.approx(30.0, rel=1e-3)
+
+
+def test_a_disk_that_falls_behind_loses_counted_frames_not_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A camera with a 3-frame backlog, far faster than the flushes: exact accounting.
+
+    Every frame is either in the video or counted as not written, and the timestamps'
+    gaps count exactly the unwritten ones between the first and last written frame as
+    dropped (regular times, no jitter to blur it).
+    """
+    monkeypatch.setattr(capture, "MAX_BACKLOG_S", 0.1)  # 3 frames at 30 fps
+    monkeypatch.setattr(capture, "waits_for_disk", lambda _: False)  # as a camera
+    times = 100.0 + np.arange(300) * PERIOD
+    lines: list[str] = []
+    settings = CaptureSettings(fps=1 / PERIOD, flush_s=0.2, report_s=0)
+    result = record([SyntheticSource("a", times)], tmp_path / "r", settings, lines.append)
+    written = result.cameras[0].stats.frames
+    unwritten = 300 - written
+    assert 0 < unwritten < 300
+    assert len(_levels(tmp_path / "r" / "a.avi")) == written
+    assert f"{unwritten} frames not written" in [x for x in lines if "disk falls" in x][-1]
+    kept = find_timestamps(tmp_path / "r", ["a"])["a"].times
+    index = np.rint((kept - times[0]) / PERIOD).astype(int)
+    assert result.cameras[0].stats.dropped == index[-1] - index[0] + 1 - written
