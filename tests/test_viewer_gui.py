@@ -327,3 +327,63 @@ def test_painting_keeps_references_to_none(app: object) -> None:
             window.seek_frame(frame)
             QApplication.processEvents()
         assert before - sys.getrefcount(None) < 100
+
+
+def _on_screen(window: object) -> np.ndarray:
+    """What the X server shows of the window (H, W, 3): the pixels Qt flushed to it."""
+    for _ in range(5):  # let the last paints and flushes arrive
+        QApplication.processEvents()
+        time.sleep(0.01)
+    image = QApplication.primaryScreen().grabWindow(0).toImage()
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    raw = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
+    rows = raw.reshape(image.height(), image.bytesPerLine())
+    screen = rows[:, : 3 * image.width()].reshape(image.height(), image.width(), 3)
+    at = window.mapToGlobal(QPoint(0, 0))
+    return screen[at.y() : at.y() + window.height(), at.x() : at.x() + window.width()].copy()
+
+
+def test_playback_repaints_leave_no_trace(app: object) -> None:
+    """After playing, zooming and resizing, the screen shows what a full repaint shows.
+
+    The sagittal panel and the plots repaint only the pixels the moving pose, labels and
+    cursors covered and now cover, from a still picture of the rest; a missed pixel would
+    leave an old cursor or pose on the screen. Compared pixel for pixel (the GL view apart)
+    with the window painted anew.
+    """
+    data = viewer_data(synthetic_trial(("good_hinge", "squat_hinge"), with_2d=False))
+    with window_for(data) as window:
+        n = window.playback.n_frames
+
+        def play(first: int, last: int) -> None:
+            for frame in range(first, last, 3):
+                window.seek_frame(frame)
+                QApplication.processEvents()
+
+        play(0, n // 3)
+        window.plots.plots[0].setXRange(1.0, 6.0, padding=0)  # as the mouse wheel does
+        play(n // 3, 2 * n // 3)
+        window.resize(1400, 900)
+        play(2 * n // 3, n)
+        shown = _on_screen(window)
+        painted = pixels(window)
+        for name, widget in (("sagittal", window.sagittal.widget), ("plots", window.plots.widget)):
+            at = widget.mapTo(window, QPoint(0, 0))
+            part = np.s_[at.y() : at.y() + widget.height(), at.x() : at.x() + widget.width()]
+            differ = np.any(shown[part] != painted[part], axis=-1)
+            assert not differ.any(), (name, int(differ.sum()), np.argwhere(differ)[:5])
+
+
+def test_the_3d_view_renders_every_frame_shown(app: object) -> None:
+    """Each frame shown renders the GL view once, at once (not after Qt's update delay)."""
+    with window_for(viewer_data(synthetic_trial(with_2d=False))) as window:
+        QApplication.processEvents()
+        swaps = []
+        window.scene.view.frameSwapped.connect(lambda: swaps.append(1))
+        for frame in range(1, 51):  # frame 0 is shown already
+            window.seek_frame(frame)
+            assert len(swaps) == frame  # rendered before the event loop ran
+            QApplication.processEvents()
+        time.sleep(0.05)  # Qt's update timer (5 ms) finds nothing more to render
+        QApplication.processEvents()
+        assert len(swaps) == 50

@@ -373,3 +373,27 @@ def test_demo_screenshot_without_a_display_uses_xvfb(
     assert reason == ""
     assert written == tmp_path / "viewer.png"
     assert written.stat().st_size > 10_000  # a 1600x1000 window, not an empty PNG
+
+
+def test_sagittal_coordinates_of_all_frames_are_those_of_each_frame(hinge: Trial) -> None:
+    """The drawing coordinates computed for all frames at once equal a frame's own.
+
+    Each frame's chains computed alone (its landmarks, its baseline's H0 and body frame)
+    match the precomputed ones exactly, and frames without a body frame have none.
+    """
+    from viewer import sagittal_data as sd  # noqa: PLC0415
+
+    data = viewer_data(synthetic_trial(("good_hinge", "squat_hinge"), with_2d=False))
+    analysis = data.analysis
+    source = SagittalSource(analysis, data.landmarks)
+    for index in range(analysis.times.size):
+        base = analysis.baseline_at(index)
+        if base is None:
+            assert np.isnan(source.xy[index]).all()
+            continue
+        origin = sd.quiet_mean(data.landmarks.hip[base.standing])
+        alone = sd._chains(sd._points(data.landmarks, index), origin, base)
+        pose = source.pose(index)
+        assert pose.keys() == alone.keys()
+        for chain, xy in alone.items():
+            assert np.array_equal(pose[chain], xy), (index, chain)

@@ -145,8 +145,22 @@ def _ratio(analysis: HingeAnalysis, rep: int, index: int) -> str:
     return f"rep {rep}: hinge ratio\n(back / down)\n{bottom} at the bottom\n{now} now"
 
 
+POINTS: tuple[str, ...] = ("A", "K", "H", "S", "E", "C7", "T12", "L3", "S1")
+"""The points drawn: ankle, knee, hip, shoulder, ear (both sides averaged), the markers."""
+CHAIN_POINTS: dict[str, tuple[str, ...]] = {
+    "leg": ("A", "K", "H"),
+    "trunk": ("H", "S"),
+    "neck": ("S", "E"),
+    "spine": ("C7", "T12", "L3", "S1"),
+}
+
+
 class SagittalSource:
-    """Computes :class:`SagittalFrame` s of one analysis, caching each baseline's ghost.
+    """Computes :class:`SagittalFrame` s of one analysis.
+
+    The drawing coordinates of every frame (each point of :data:`POINTS` in the body frame
+    of the frame's baseline) are computed once, for all frames at a time; each baseline's
+    ghost and each rep's hip path when first asked for. No metric is computed here.
 
     Parameters
     ----------
@@ -159,6 +173,42 @@ class SagittalSource:
         self.analysis = analysis
         self.lm = lm
         self._standing: dict[int, tuple[FloatArray, dict[str, FloatArray]]] = {}
+        self._paths: dict[int, FloatArray] = {}
+        self.xy = self._coordinates()
+        """(T, P, 2): the points of :data:`POINTS` at every frame (NaN: unknown, or no
+        body frame there), x forward from H0 and y up, metres."""
+
+    def _coordinates(self) -> FloatArray:
+        """:attr:`xy`, one baseline's frames at a time."""
+        analysis, lm = self.analysis, self.lm
+        n = analysis.times.size
+        xy = np.full((n, len(POINTS), 2), np.nan)
+        if not n or not analysis.baselines:
+            return xy
+        knee = quiet_mean(np.stack(lm.knees))
+        ankle = quiet_mean(np.stack(lm.ankles))
+        named = {"H": lm.hip, "S": lm.shoulder, "E": lm.ear, "K": knee, "A": ankle}
+        missing = np.full((n, 3), np.nan)
+        tracks = [named[p] if p in named else lm.markers.get(p, missing) for p in POINTS]
+        world = np.stack(tracks, axis=1)  # (T, P, 3)
+        for key in np.unique(analysis.baseline_rep):
+            base = analysis.baselines.get(int(key))
+            if base is None:
+                continue
+            frames = np.flatnonzero(analysis.baseline_rep == key)
+            origin = self._baseline_of(int(key), base)[0]
+            points = world[frames]
+            x, _ = base.frame.coordinates(points - origin)
+            xy[frames, :, 0] = x
+            xy[frames, :, 1] = points[..., 2]
+        return xy
+
+    def _baseline_of(self, key: int, base: Baseline) -> tuple[FloatArray, dict[str, FloatArray]]:
+        """H0 and the ghost of baseline ``key`` (cached)."""
+        if key not in self._standing:
+            origin = quiet_mean(self.lm.hip[base.standing])
+            self._standing[key] = origin, _chains(_points(self.lm, base.standing), origin, base)
+        return self._standing[key]
 
     def _baseline(self, index: int) -> tuple[Baseline, FloatArray, dict] | None:
         """The baseline at frame ``index``, its H0 and its ghost (cached per baseline)."""
@@ -167,20 +217,32 @@ class SagittalSource:
         base = self.analysis.baseline_at(index)
         if base is None:
             return None
-        key = int(self.analysis.baseline_rep[index])
-        if key not in self._standing:
-            origin = quiet_mean(self.lm.hip[base.standing])
-            self._standing[key] = origin, _chains(_points(self.lm, base.standing), origin, base)
-        return base, *self._standing[key]
+        return base, *self._baseline_of(int(self.analysis.baseline_rep[index]), base)
+
+    def pose(self, index: int) -> dict[str, FloatArray]:
+        """The chains of :data:`CHAINS` at frame ``index``; one with a missing point absent."""
+        points = dict(zip(POINTS, self.xy[index], strict=True))
+        out = {}
+        for chain, names in CHAIN_POINTS.items():
+            xy = np.array([points[n] for n in names])
+            if np.isfinite(xy).all():
+                out[chain] = xy
+        return out
+
+    def path(self, rep: int) -> FloatArray:
+        """The hip path (M, 2) of rep ``rep`` (cached; see :class:`SagittalFrame`)."""
+        if rep not in self._paths:
+            self._paths[rep] = _path(self.analysis, rep)
+        return self._paths[rep]
 
     def frame(self, index: int) -> SagittalFrame | None:
         """The panel's content at frame ``index``; None when the frame has no body frame."""
         found = self._baseline(index)
         if found is None:
             return None
-        base, origin, ghost = found
+        _, origin, ghost = found
         analysis = self.analysis
-        pose = _chains(_points(self.lm, index), origin, base)
+        pose = self.pose(index)
         spots = _label_spots(pose)
         labels = tuple(
             (f"{word} {_number(float(analysis.series[name][index]))}°", *map(float, spots[where]))
@@ -192,7 +254,7 @@ class SagittalSource:
         return SagittalFrame(
             pose=pose,
             ghost=ghost,
-            path=_path(analysis, rep),
+            path=self.path(rep),
             hip=np.array([-back, -down]),
             origin_height=float(origin[2]),
             labels=labels,
