@@ -1,7 +1,7 @@
 """Live mode on the Pose2Sim demo: four real-time sources, latency bounded by dropping.
 
 The demo's 4 videos (1088x1920 portrait, 60 fps, 100 frames each) are played as four
-cameras at their real rate, looped (:class:`mocap.live_io.LoopedVideo`: 1.7 s per pass),
+cameras at their real rate, looped (:class:`mocap.live_worker.LoopedVideo`: 1.7 s per pass),
 each in its live worker process, with the demo's Qualisys calibration, for ``--seconds``
 (default 25). The session (:class:`mocap.live.LiveSession`: MediaPipe BlazePose per
 camera, spine-marker search, robust triangulation) publishes as many 3D frames as the
@@ -95,7 +95,7 @@ def demo_sources(videos: Path, calibration: Path) -> tuple[list, object, str]:
     """Looped real-time sources named as the calibrated cameras, the rig and its TOML."""
     from calibration.interop import load_any_calibration  # noqa: PLC0415
     from calibration.toml_io import calibration_to_toml  # noqa: PLC0415
-    from mocap.live_io import LoopedVideo  # noqa: PLC0415
+    from mocap.live_worker import LoopedVideo  # noqa: PLC0415
     from mocap.process_job import check_image_sizes, match_cameras  # noqa: PLC0415
     from mocap.sources import VideoFileSource  # noqa: PLC0415
 

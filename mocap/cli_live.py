@@ -50,12 +50,21 @@ def _session(args: argparse.Namespace) -> Any:
     )
 
 
+def _until(session: Any, duration: float | None) -> float:
+    """When ``--duration`` ends (``time.monotonic``): that long after the session started.
+
+    The session starts when its cameras do (their detectors loaded), in both modes: the
+    viewer's window, which opens at the first 3D frame, does not restart the count.
+    """
+    return session.started_at + duration if duration is not None else float("inf")
+
+
 def _headless(session: Any, duration: float | None) -> bool:
     """Print a status line each second until the duration, the sources' end or Ctrl-C.
 
     Returns whether Ctrl-C ended it.
     """
-    until = time.monotonic() + (duration if duration is not None else float("inf"))
+    until = _until(session, duration)
     try:
         while session.running and time.monotonic() < until:
             time.sleep(min(1.0, max(0.0, until - time.monotonic())))
@@ -67,26 +76,41 @@ def _headless(session: Any, duration: float | None) -> bool:
 
 
 def _with_window(session: Any, duration: float | None) -> None:
-    """Show the viewer's live mode until the window is closed (or the duration passes)."""
+    """Show the viewer's live mode until the window is closed (or the duration passes).
+
+    The window opens at the first 3D frame; when the duration ends before that, it does
+    not open.
+    """
     from viewer.app import WINDOW_SIZE, application, dispose
     from viewer.live_feed import LiveFeed
 
+    until = _until(session, duration)
     app = application()
     from viewer.window import ViewerWindow
 
     feed = LiveFeed(session)
-    data = feed.wait_first(FIRST_FRAME_TIMEOUT_S)
-    window = ViewerWindow(data, feed)
-    window.resize(*WINDOW_SIZE)
-    window.show()
-    if duration is not None:
-        from PySide6 import QtCore
-
-        QtCore.QTimer.singleShot(round(1000 * duration), window.close)
     try:
-        app.exec()
+        try:
+            data = feed.wait_first(min(FIRST_FRAME_TIMEOUT_S, max(0.0, until - time.monotonic())))
+        except RuntimeError:
+            if time.monotonic() < until:
+                raise
+            return  # the duration passed before the first 3D frame
+        if time.monotonic() >= until:
+            return  # ... or while the viewer loaded
+        window = ViewerWindow(data, feed)
+        window.resize(*WINDOW_SIZE)
+        window.show()
+        if duration is not None:
+            from PySide6 import QtCore
+
+            left_ms = max(0, round(1000 * (until - time.monotonic())))
+            QtCore.QTimer.singleShot(left_ms, window.close)
+        try:
+            app.exec()
+        finally:
+            dispose(window)
     finally:
-        dispose(window)
         feed.close()
 
 

@@ -1,6 +1,6 @@
 """Live mode: capture, per-camera detection in parallel processes, triangulation, published.
 
-:class:`LiveSession` starts one worker process per camera (:mod:`mocap.live_io`: it
+:class:`LiveSession` starts one worker process per camera (:mod:`mocap.live_worker`: it
 owns the camera, keeps its newest frames and detects on request), forms synchronized sets
 from the grab times the workers announce (:class:`~mocap.live_sets.LatestSets`: nearest
 time within half a frame period), and whenever the workers are free asks each to detect
@@ -15,7 +15,8 @@ that stops is reported and the others go on.
 With a recording folder it also writes each camera's video, ``timestamps.csv`` and
 ``session.json`` (the layout of ``mocap record``) and ``trial.h5`` (2D and 3D of every
 frame published, appended live with HDF5 SWMR, flushed every ``flush_s``): see
-:mod:`mocap.live_io`, which also holds the camera workers and the numbers.
+:mod:`mocap.live_record` (the main process's files) and :mod:`mocap.live_worker` (the
+videos); the numbers (3D rate, latency, sets dropped): :mod:`mocap.live_stats`.
 
 Worker processes are spawned: a script that starts a session must do so under
 ``if __name__ == "__main__":``. No Qt, no MediaPipe here.
@@ -48,17 +49,10 @@ from mocap.capture_sources import (
     video_fps,
 )
 from mocap.keypoints import DetectorFactory
-from mocap.live_io import (
-    FrameTiming,
-    LiveRecorder,
-    LiveStats,
-    LiveSummary,
-    LoopedVideo,
-    WorkerSpec,
-    live_stats,
-    run_worker,
-)
+from mocap.live_record import LiveRecorder
 from mocap.live_sets import FrameSet, LatestSets
+from mocap.live_stats import FrameTiming, LiveStats, LiveSummary, live_stats
+from mocap.live_worker import LoopedVideo, WorkerSpec, run_worker
 from mocap.markers import DEFAULT_MARKERS, MarkerSet
 from mocap.pipeline import ReconstructionSettings, fits_calibration
 from mocap.prepare import note
@@ -202,7 +196,7 @@ def live_sources(
     fps : float, optional
         Requested camera rate, or the videos' playback rate (default: their own).
     loop : bool
-        Play the videos again and again (:class:`~mocap.live_io.LoopedVideo`).
+        Play the videos again and again (:class:`~mocap.live_worker.LoopedVideo`).
     progress : bool
         Notes (a pairing assumed, an encoder-cropped video) on stderr.
 
@@ -288,7 +282,7 @@ class LiveSession:
     sources : sequence of FrameSource
         One per camera, named as the cameras of ``rig``; each is iterated in its own
         worker process, so it must pickle (the sources of :mod:`mocap.capture_sources`
-        and :class:`mocap.live_io.LoopedVideo` do).
+        and :class:`mocap.live_worker.LoopedVideo` do).
     rig : CameraRig
         The calibration, holding every source's camera.
     settings : LiveSettings
@@ -340,7 +334,9 @@ class LiveSession:
                 Path(record), self.sources, self.fps, self.settings.flush_s,
                 calibration_toml, info, attrs,
             )  # fmt: skip
-        self._sets = LatestSets(names, 1.0 / self.fps)
+        self._sets = LatestSets(
+            names, 1.0 / self.fps, min_cameras=self.settings.reconstruction.min_views
+        )
         self._workers: dict[str, _Worker] = {}
         self._changed = threading.Condition()
         self._replies: dict[str, tuple[Any, float]] = {}
@@ -349,6 +345,7 @@ class LiveSession:
         self._listeners: list[Callable[[LiveFrame], None]] = []
         self._latest: LiveFrame | None = None
         self._stop = threading.Event()
+        self._started = False
         self._threads: list[threading.Thread] = []
         self.started_at = time.monotonic()
         self.views_lost = 0
@@ -403,6 +400,7 @@ class LiveSession:
             if worker.state == "ready":
                 worker.state = "running"
                 worker.send(("start",))
+        self._started = True
         self._thread(self._pipeline, "live-pipeline")
         return self
 
@@ -512,9 +510,13 @@ class LiveSession:
 
     @property
     def running(self) -> bool:
-        """Whether 3D frames can still come: enough cameras run, the session is not closed."""
-        running = sum(w.state == "running" for w in self._workers.values())
-        return running >= self.settings.reconstruction.min_views and not self._stop.is_set()
+        """Whether 3D frames can still come: started, not closed, a set can still complete.
+
+        A set of ``min_views`` cameras can complete while that many cameras run, or while
+        the last frames of cameras that stopped still make one with the others (when every
+        source ends at once, their last set is still processed).
+        """
+        return self._started and not self._stop.is_set() and self._sets.can_complete()
 
     def _pipeline(self) -> None:
         """Thread: take the newest complete set, detect, triangulate, publish; repeat."""

@@ -2,13 +2,16 @@
 
 Capture threads :meth:`LatestSets.put` every grabbed frame; a consumer (detection and
 triangulation in live mode) :meth:`LatestSets.take` s the newest *complete* set: one frame
-per running camera, all within half a frame period of the newest time every camera has
+per running camera, all within half a frame period of the newest time every one has
 reached. Sets the consumer was too slow to take are dropped and counted, so latency stays
-bounded by the consumer's own time per set instead of growing with a queue.
+bounded by the consumer's own time per set instead of growing with a queue. A camera that
+stops is not waited for, but its last frames still join their sets: when every camera
+ends at once, the last set is still delivered.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -31,7 +34,8 @@ class FrameSet:
     time : float
         Median grab time of its frames, seconds (monotonic clock).
     frames : mapping of str to TimedFrame
-        Per running camera, its frame.
+        Per camera in the set (every running one, and stopped ones with a frame of it),
+        its frame.
     spread_s : float
         Latest minus earliest grab time of its frames, seconds.
     """
@@ -50,6 +54,10 @@ class FrameSet:
 class LatestSets:
     """Thread-safe mailbox holding only the newest frames of each camera.
 
+    A camera that stops (:meth:`stop`, after its last :meth:`put`) is no longer waited
+    for, but its last frames still join the sets they belong to: when every camera ends
+    at once, their last set is still complete and can be taken.
+
     Parameters
     ----------
     cameras : sequence of str
@@ -59,23 +67,31 @@ class LatestSets:
         to the set.
     keep : int
         Frames kept per camera (a few periods of slack between cameras).
+    min_cameras : int
+        Sets of fewer cameras are never complete (live mode: the views triangulation
+        needs).
     """
 
-    def __init__(self, cameras: Sequence[str], period_s: float, keep: int = 4) -> None:
+    def __init__(
+        self, cameras: Sequence[str], period_s: float, keep: int = 4, min_cameras: int = 1
+    ) -> None:
         self.period_s = float(period_s)
+        self.min_cameras = min_cameras
         self._frames = {name: deque(maxlen=keep) for name in cameras}
         self._running = set(cameras)
         self._ready = threading.Condition()
         self._first: float | None = None
         self._last_index = -1
+        self._last_time = -math.inf
         self.taken = 0
         self.dropped = 0
 
     def put(self, camera: str, frame: TimedFrame) -> None:
-        """Add a camera's newest frame (from its capture thread)."""
+        """Add a camera's newest frame (from its capture thread); ignored once it stopped."""
         with self._ready:
-            self._frames[camera].append(frame)
-            self._ready.notify_all()
+            if camera in self._running:
+                self._frames[camera].append(frame)
+                self._ready.notify_all()
 
     def stop(self, camera: str) -> None:
         """A camera has stopped: sets are complete without it from now on."""
@@ -83,16 +99,23 @@ class LatestSets:
             self._running.discard(camera)
             self._ready.notify_all()
 
-    def _newest_set(self) -> FrameSet | None:
-        """The newest complete set not taken yet (lock held), or None."""
-        queues = {name: self._frames[name] for name in sorted(self._running)}
-        if not queues or any(not q for q in queues.values()):
+    def _set_at(self, reference: float) -> FrameSet | None:
+        """The set of the frames nearest ``reference`` if complete and not taken (lock held).
+
+        Complete: every running camera has a frame within half a period of it (stopped
+        cameras join with theirs if they have one), and at least ``min_cameras`` do.
+        """
+        chosen = {}
+        for name in sorted(self._frames):
+            queue = self._frames[name]
+            frame = min(queue, key=lambda f: abs(f.time - reference), default=None)
+            if frame is not None and abs(frame.time - reference) < self.period_s / 2:
+                chosen[name] = frame
+            elif name in self._running:
+                return None
+        if len(chosen) < max(1, self.min_cameras):
             return None
-        reference = min(q[-1].time for q in queues.values())
-        chosen = {name: min(q, key=lambda f: abs(f.time - reference)) for name, q in queues.items()}
         times = np.array([frame.time for frame in chosen.values()])
-        if np.max(np.abs(times - reference)) >= self.period_s / 2:
-            return None
         when = float(np.median(times))
         first = when if self._first is None else self._first
         index = round((when - first) / self.period_s)
@@ -100,6 +123,44 @@ class LatestSets:
             return None
         spread = float(times.max() - times.min())
         return FrameSet(index, when, MappingProxyType(chosen), spread)
+
+    def _newest_set(self) -> FrameSet | None:
+        """The newest complete set not taken yet (lock held), or None.
+
+        While cameras run, the set at the newest time every running camera has reached;
+        once every camera has stopped, the newest set their last frames still make.
+        """
+        if self._running:
+            if any(not self._frames[name] for name in self._running):
+                return None
+            return self._set_at(min(self._frames[name][-1].time for name in self._running))
+        times = sorted({f.time for queue in self._frames.values() for f in queue}, reverse=True)
+        for reference in times:
+            frame_set = self._set_at(reference)
+            if frame_set is not None:
+                return frame_set
+        return None
+
+    def can_complete(self) -> bool:
+        """Whether a set not taken yet may still complete.
+
+        True while at least ``min_cameras`` cameras run or have stopped with frames that
+        can still join such a set; once every camera has stopped, whether one is complete.
+        """
+        with self._ready:
+            if not self._running:
+                return self._newest_set() is not None
+            half = self.period_s / 2
+            after = self._last_time + half  # a set not taken yet is later than this
+            reached = [q[-1].time for n, q in self._frames.items() if n in self._running and q]
+            if len(reached) == len(self._running):  # and is at least this late
+                after = max(after, min(reached) - half)
+            stopped = sum(
+                1
+                for name, queue in self._frames.items()
+                if name not in self._running and queue and queue[-1].time > after
+            )
+            return len(self._running) + stopped >= self.min_cameras
 
     def take(self, timeout: float | None = None) -> FrameSet | None:
         """Wait for and return the newest complete set (None after ``timeout`` seconds).
@@ -115,5 +176,6 @@ class LatestSets:
             if self.taken:
                 self.dropped += frame_set.index - self._last_index - 1
             self._last_index = frame_set.index
+            self._last_time = frame_set.time
             self.taken += 1
             return frame_set

@@ -9,6 +9,7 @@ of every set (which instant), every 3D point and every drop is known.
 from __future__ import annotations
 
 import multiprocessing
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,8 @@ import pytest
 from test_live_helpers import FPS, SlowFactory, live_scene
 
 from mocap.live import LiveFrame, LiveSession, LiveSettings
+from mocap.live_sets import LatestSets
+from mocap.sources import TimedFrame
 
 SETTINGS = LiveSettings(fps=FPS, markers=None)
 TOLERANCE_M = 1e-5
@@ -95,6 +98,103 @@ def test_sets_and_3d_points_match_the_truth_and_a_stopped_camera_is_reported() -
     assert summary.stats.frames == len(frames)
     assert summary.stats.sets == frames[-1].index - frames[0].index + 1
     _assert_no_process_left(session)
+
+
+def test_when_every_source_ends_at_once_the_last_set_is_published(tmp_path: Path) -> None:
+    """3 cameras at 30 fps all end on instant E, named in a file 0.5 s after the first 3D frame.
+
+    Detection takes 50 ms (1.5 periods), so the pipeline is mostly still busy with an
+    earlier set when the last frames and the cameras' stops arrive (before the fix, set E
+    was then lost). Exact: the last set published is instant E, with every camera's last
+    frame and its true 3D points; published plus dropped sets are every instant from the
+    first published to E (the mailbox's own counters agree), and set numbers advance as
+    the instants do.
+    """
+    scene = live_scene(3)
+    end = tmp_path / "end"
+    sources = scene.sources(30.0, end_file=str(end))
+    detector = SlowFactory(scene.factory, 0.05)  # busy with an older set when E arrives
+    session = LiveSession(
+        sources, scene.rig, settings=SETTINGS, detector=detector, report=lambda _: None
+    )
+    frames: list[LiveFrame] = []
+    session.subscribe(frames.append)
+    session.start()
+    last = None
+    for _ in session.frames(timeout=10.0):
+        if last is None:  # every camera reads the file before it is due
+            last = round(time.monotonic() * FPS) + 15
+            (tmp_path / "end.tmp").write_text(str(last))
+            (tmp_path / "end.tmp").replace(end)
+    summary = session.close()
+    instants = [_instant(f.time) for f in frames]
+    assert instants[-1] == last
+    assert dict(frames[-1].frames) == {n: k - 1 for n, (k, _) in summary.cameras.items()}
+    truth = scene.truth(frames[-1].time)
+    done = np.isfinite(frames[-1].points3d[:, 0])
+    assert np.max(np.abs(frames[-1].points3d[done] - truth[done])) < TOLERANCE_M
+    assert [f.index - frames[0].index for f in frames] == [i - instants[0] for i in instants]
+    stats = summary.stats
+    assert stats.sets == last - instants[0] + 1
+    assert stats.frames == len(frames) == session._sets.taken
+    assert stats.dropped == session._sets.dropped
+    assert not session.running
+    _assert_no_process_left(session)
+
+
+def _put(box: LatestSets, instant: int, cameras: str = "abc") -> None:
+    """Each camera's frame of an instant (30 fps), a few milliseconds of jitter apart."""
+    for c, camera in enumerate(cameras):
+        box.put(camera, TimedFrame(instant, instant / FPS + 0.002 * c, np.zeros((1, 1, 3))))
+
+
+def test_the_mailbox_still_completes_the_last_set_of_cameras_that_end_together() -> None:
+    """Sets 0-9 of 3 cameras, each taken; every camera stops right after set 9 arrives.
+
+    Exact: all 10 sets taken, none dropped, the last with the 3 cameras. Then cameras a
+    and b end on set 3 and c on set 4: set 4 (c alone, below 2 cameras) is no set, so
+    set 3 of the 3 cameras is the last.
+    """
+    box = LatestSets("abc", 1 / FPS, min_cameras=2)
+    taken = []
+    for k in range(10):
+        _put(box, k)
+        if k == 9:
+            for camera in "abc":
+                box.stop(camera)
+        assert box.can_complete()
+        taken.append(box.take(timeout=0))
+    assert [s.index for s in taken] == list(range(10))
+    assert (box.taken, box.dropped, set(taken[-1].frames)) == (10, 0, set("abc"))
+    assert not box.can_complete()
+    assert box.take(timeout=0) is None
+
+    box = LatestSets("abc", 1 / FPS, min_cameras=2)
+    _put(box, 0)
+    box.take(timeout=0)
+    for k in (1, 2, 3):
+        _put(box, k)
+    box.stop("a")
+    box.stop("b")
+    _put(box, 4, "c")
+    box.stop("c")
+    last = box.take(timeout=0)
+    assert (last.index, set(last.frames), box.dropped) == (3, set("abc"), 2)
+    assert not box.can_complete()
+
+
+def test_a_stopped_cameras_last_frames_stop_counting_once_the_others_pass_them() -> None:
+    """Cameras a and b stop at set 5, c runs on to set 7: no set of 2 cameras can complete."""
+    box = LatestSets("abc", 1 / FPS, min_cameras=2)
+    for k in range(6):
+        _put(box, k)
+    box.stop("a")
+    box.stop("b")
+    assert box.can_complete()  # c's frame of set 5 would complete it
+    _put(box, 6, "c")
+    _put(box, 7, "c")
+    assert not box.can_complete()
+    assert box.take(timeout=0) is None
 
 
 def test_a_slow_detector_drops_stale_sets_counted_exactly_and_latency_stays_bounded() -> None:

@@ -18,6 +18,7 @@ from test_live_helpers import live_scene
 
 from calibration.toml_io import calibration_to_toml
 from mocap.cli import main
+from mocap.cli_live import _headless, _until
 
 
 @pytest.fixture
@@ -148,6 +149,35 @@ def test_headless_status_lines_and_summary(
     )
     assert any(re.match(r"3D: \d+ frames in \d+\.\d s, ", line) for line in out)
     assert sum(line.startswith(("  cam_1: ", "  cam_2: ")) for line in out) == 2
+
+
+class _Started:
+    """A live session that started ``ago`` seconds ago and runs on (``_headless`` needs no more)."""
+
+    running = True
+
+    def __init__(self, ago: float) -> None:
+        self.started_at = time.monotonic() - ago
+
+    def status_line(self) -> str:
+        return "live: 3D 1.0 fps, latency 1 ms (p95 1 ms), dropped 0 %"
+
+
+def test_duration_counts_from_the_session_start(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--duration 2.5`` of a session started 2 s ago ends 0.5 s later, not 2.5 s later.
+
+    Both modes count to ``_until`` (the viewer's window closes then too). The bound: 0.5 s
+    plus 0.7 s for a busy machine, well short of the 2.5 s a count from now would take.
+    """
+    session = _Started(2.0)
+    assert _until(session, 2.5) == session.started_at + 2.5
+    assert _until(session, None) == float("inf")
+    began = time.monotonic()
+    assert _headless(session, 2.5) is False
+    assert 0.4 < time.monotonic() - began < 1.2
+    status = capsys.readouterr().out.splitlines()
+    assert len(status) == 1
+    assert re.fullmatch(r" +\d+\.\d s \| live: 3D .*", status[0])
 
 
 CTRL_C_SCRIPT = """

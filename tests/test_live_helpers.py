@@ -17,6 +17,7 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -63,6 +64,9 @@ class GridSource(FrameSource):
         Frame rate, Hz.
     fail : bool
         End with a CameraError after ``last``.
+    end_file : str
+        A file naming the last instant to deliver ('': none). Written while the session
+        runs (read before each frame), it ends every camera on the same instant.
     """
 
     name: str
@@ -72,6 +76,7 @@ class GridSource(FrameSource):
     dropped: tuple[int, ...] = ()
     fps: float = FPS
     fail: bool = False
+    end_file: str = ""
     size: tuple[int, int] = SIZE
     frame_count: int | None = None
 
@@ -86,9 +91,13 @@ class GridSource(FrameSource):
     def timed(self) -> Iterator[TimedFrame]:
         """Frames from the next instant due, at their grid times (slept until then)."""
         first = math.ceil(time.monotonic() * self.fps) + 1
-        index = 0
+        index, end = 0, None
         for position in range(self.frames):
             instant = first + position
+            if end is None and self.end_file and Path(self.end_file).is_file():
+                end = int(Path(self.end_file).read_text())
+            if end is not None and instant > end:
+                break
             if position in self.dropped:
                 continue
             due = self.instant_time(instant)
@@ -140,8 +149,13 @@ class LiveScene:
         seconds: float,
         dropped: dict[str, tuple[int, ...]] | None = None,
         stop: dict[str, float] | None = None,
+        end_file: str = "",
     ) -> list[GridSource]:
-        """One grid source per camera for ``seconds`` (``stop``: that camera fails sooner)."""
+        """One grid source per camera for ``seconds`` (``stop``: that camera fails sooner).
+
+        ``end_file``: the cameras also end after the instant that file names, once written
+        (:attr:`GridSource.end_file`).
+        """
         dropped, stop = dropped or {}, stop or {}
         return [
             GridSource(
@@ -151,6 +165,7 @@ class LiveScene:
                 round(stop.get(name, seconds) * FPS),
                 dropped.get(name, ()),
                 fail=name in stop,
+                end_file=end_file,
             )
             for c, name in enumerate(self.rig.names)
         ]

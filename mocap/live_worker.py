@@ -1,6 +1,6 @@
-"""Live mode's parts around :class:`mocap.live.LiveSession`: camera workers, files, numbers.
+"""Live mode's camera workers: one process per camera, owning its source.
 
-**Camera workers.** Each camera's worker process (spawned by the session) owns its
+Each camera's worker process (spawned by :class:`mocap.live.LiveSession`) owns its
 :class:`~mocap.sources.FrameSource`. A capture thread grabs its frames (each time-stamped at
 grab with ``time.monotonic``: CLOCK_MONOTONIC is system-wide on Linux, so the main process
 compares the times of every camera), keeps the newest :attr:`WorkerSpec.ring_frames` of
@@ -13,58 +13,41 @@ the (J, 3) keypoints. Images never cross a process boundary. Messages to the mai
 to, when its pipe closes, or at once when the main process dies (its sentinel), so no
 worker outlives a killed session.
 
-**Recording** (:class:`LiveRecorder`). With a recording folder the capture thread also
-JPEG-encodes every frame; every ``flush_s`` the worker appends them to ``<camera>.avi``
+**Recording.** With a video path the capture thread also hands every frame to an encoder
+thread that JPEG-encodes it (frames are left out when it falls behind); every ``flush_s``
+the worker appends the encoded frames to ``<camera>.avi``
 (:class:`~mocap.capture_avi.MjpegAvi`, playable after every flush) and then sends their
-``(frame, time)`` rows, which the main process writes to ``timestamps.csv``: the csv never
-names a frame the video lacks. The main process appends every published 3D frame to
-``trial.h5`` (:class:`~mocap.trial.TrialAppender`, SWMR) and flushes it as often.
+``(frame, time)`` rows (``written``), which the main process writes to ``timestamps.csv``
+(:class:`mocap.live_record.LiveRecorder`): the csv never names a frame the video lacks.
 
-**Numbers** (:func:`live_stats`): 3D frame rate, latency and the share of sets dropped.
+Also :class:`LoopedVideo`, a video file played again and again as a camera that never ends.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime
 import multiprocessing
 import os
 import signal
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from mocap.capture import _prepare_folder
 from mocap.capture_avi import MjpegAvi
-from mocap.capture_results import (
-    MANIFEST_FILE,
-    CameraReport,
-    RecordingResult,
-    result_json,
-    start_manifest,
-    write_json_atomic,
-)
 from mocap.capture_sources import video_fps
-from mocap.capture_stats import camera_stats, sync_stats
 from mocap.detect_job import _CameraJob, _Detection
 from mocap.keypoints import DetectorFactory
 from mocap.markers import MarkerSet
-from mocap.skeleton import HINGELAB_KEYPOINTS
 from mocap.sources import FrameSource, Image, RecordingError, TimedFrame, VideoFileSource
-from mocap.sync import HINGELAB_HEADER, TIMESTAMPS_FILE, FrameTimes
-from mocap.trial import TrialAppender, TrialInfo
-
-if TYPE_CHECKING:  # the session imports this module
-    from mocap.live import LiveFrame
 
 Message = tuple[Any, ...]
 
@@ -385,254 +368,3 @@ def run_worker(spec: WorkerSpec, conn: Connection) -> None:
         link.send(("closed", spec.camera))
         conn.close()
         os._exit(0)  # a capture thread may still be inside OpenCV: no interpreter teardown
-
-
-# ----------------------------------------------------------------------------- numbers
-
-
-@dataclass(frozen=True)
-class FrameTiming:
-    """One 3D frame published: set number, time done, grab-to-3D latency, processing (s).
-
-    ``processing_s`` runs from the set being taken to triangulated (detection included).
-    """
-
-    index: int
-    done: float
-    latency_s: float
-    processing_s: float = float("nan")
-
-
-@dataclass(frozen=True)
-class LiveStats:
-    """3D frames over a stretch of a live session.
-
-    Attributes
-    ----------
-    frames : int
-        3D frames published.
-    seconds : float
-        From the first to the last of them, seconds.
-    latency_median_s, latency_p95_s : float
-        Grab (the set's oldest frame) to triangulated, median and 95th percentile, seconds.
-    sets : int
-        Synchronized sets from the first to the last frame published, both included.
-    """
-
-    frames: int
-    seconds: float
-    latency_median_s: float
-    latency_p95_s: float
-    sets: int
-
-    @property
-    def fps(self) -> float:
-        """3D frames per second (NaN with fewer than two)."""
-        return (self.frames - 1) / self.seconds if self.seconds > 0 else float("nan")
-
-    @property
-    def dropped(self) -> int:
-        """Sets not processed (stale when taken, or never complete)."""
-        return self.sets - self.frames
-
-    @property
-    def dropped_share(self) -> float:
-        """``dropped / sets`` (NaN without sets)."""
-        return self.dropped / self.sets if self.sets else float("nan")
-
-    def line(self) -> str:
-        """``live: 3D 11.8 fps, latency 140 ms (p95 210 ms), dropped 63 %``."""
-        if self.frames < 2:
-            return f"live: {self.frames} 3D frames so far"
-        return (
-            f"live: 3D {self.fps:.1f} fps, latency {1000 * self.latency_median_s:.0f} ms "
-            f"(p95 {1000 * self.latency_p95_s:.0f} ms), dropped {100 * self.dropped_share:.0f} %"
-        )
-
-
-def live_stats(timings: Sequence[FrameTiming], window_s: float | None = None) -> LiveStats:
-    """The numbers of the frames published (in the last ``window_s`` seconds, or all)."""
-    if window_s is not None and timings:
-        since = timings[-1].done - window_s
-        timings = [t for t in timings if t.done >= since]
-    if not timings:
-        return LiveStats(0, 0.0, float("nan"), float("nan"), 0)
-    latency = np.array([t.latency_s for t in timings])
-    return LiveStats(
-        frames=len(timings),
-        seconds=timings[-1].done - timings[0].done,
-        latency_median_s=float(np.median(latency)),
-        latency_p95_s=float(np.percentile(latency, 95)),
-        sets=timings[-1].index - timings[0].index + 1,
-    )
-
-
-@dataclass(frozen=True)
-class LiveSummary:
-    """A finished live session.
-
-    Attributes
-    ----------
-    stats : LiveStats
-        Over the whole session.
-    cameras : mapping of str to (int, str)
-        Per camera, frames grabbed and why it stopped early ('' when it did not).
-    views_lost : int
-        Views of processed sets without keypoints: the frame had left its worker's ring,
-        or the worker did not answer within ``reply_timeout_s``.
-    recording : RecordingResult or None
-        What was recorded (per-camera rate and drops, sync spread), with ``--record``.
-    """
-
-    stats: LiveStats
-    cameras: Mapping[str, tuple[int, str]]
-    views_lost: int = 0
-    recording: RecordingResult | None = None
-
-    def lines(self) -> list[str]:
-        """The end-of-session summary."""
-        s = self.stats
-        out = [
-            f"3D: {s.frames} frames in {s.seconds:.1f} s, {s.fps:.1f} fps; latency (grab to 3D) "
-            f"median {1000 * s.latency_median_s:.0f} ms, p95 {1000 * s.latency_p95_s:.0f} ms; "
-            f"{s.dropped} of {s.sets} sets dropped ({100 * s.dropped_share:.0f} %)"
-        ]
-        for name, (frames, stopped) in self.cameras.items():
-            out.append(
-                f"  {name}: {frames} frames grabbed" + (f"; stopped: {stopped}" if stopped else "")
-            )
-        if self.views_lost:
-            out.append(f"  {self.views_lost} views lost (frame gone from its ring, or no answer)")
-        if self.recording is not None:
-            out.extend(self.recording.lines())
-        return out
-
-
-# ----------------------------------------------------------------------------- recording
-
-TRIAL_FILE = "trial.h5"
-"""The live trial file in a recording folder."""
-
-
-class LiveRecorder:
-    """The main process's files of a live recording: timestamps, trial, manifest.
-
-    Parameters
-    ----------
-    folder : Path
-        New or empty folder (the videos are written into it by the workers).
-    sources : sequence of FrameSource
-        The cameras, in the trial's camera order.
-    fps : float
-        Nominal frame rate, Hz (the trial's ``fps``; its timestamps have gaps where sets
-        were dropped).
-    flush_s : float
-        Flush interval of the trial file, seconds.
-    calibration_toml : str
-        Stored in the trial file.
-    info : TrialInfo, optional
-        The trial's labels.
-    attrs : mapping, optional
-        ``/processing`` attributes of the trial (the settings used).
-    """
-
-    def __init__(
-        self,
-        folder: Path,
-        sources: Sequence[FrameSource],
-        fps: float,
-        flush_s: float,
-        calibration_toml: str = "",
-        info: TrialInfo | None = None,
-        attrs: Mapping[str, Any] | None = None,
-    ) -> None:
-        _prepare_folder(folder, sources)
-        self.folder, self.fps, self.flush_s = folder, fps, flush_s
-        self.names = [s.name for s in sources]
-        self.lock = threading.Lock()
-        self.times: dict[str, list[float]] = {name: [] for name in self.names}
-        self.csv = (folder / TIMESTAMPS_FILE).open("w", encoding="utf-8", newline="")
-        self.csv.write(",".join(HINGELAB_HEADER) + "\n")
-        self.csv.flush()
-        self.manifest = start_manifest(sources, {"live": True, "fps": fps})
-        write_json_atomic(folder / MANIFEST_FILE, self.manifest)
-        self.trial = TrialAppender(
-            folder / TRIAL_FILE, HINGELAB_KEYPOINTS, self.names, fps, info, calibration_toml,
-            extra_attrs={"live": True, **(attrs or {})},
-        )  # fmt: skip
-        self.pending: list[LiveFrame] = []
-        self.first_time: float | None = None
-        self.flushed_at = time.monotonic()
-        self.started = time.monotonic()
-
-    def timestamps(self, camera: str, rows: Sequence[tuple[int, float]]) -> None:
-        """A worker wrote these (frame, time) rows' frames to its video: add the rows."""
-        with self.lock:
-            self.times[camera].extend(when for _, when in rows)
-            self.csv.writelines(f"{camera},{frame},{when:.6f}\n" for frame, when in rows)
-            self.csv.flush()
-
-    def add(self, frame: LiveFrame) -> None:
-        """Queue a 3D frame for the trial file (written at the next flush)."""
-        self.pending.append(frame)
-        self.flush_due()
-
-    def flush_due(self) -> None:
-        """Append and flush the queued frames when ``flush_s`` has passed since the last."""
-        if time.monotonic() - self.flushed_at >= self.flush_s:
-            self.flush()
-
-    def flush(self) -> None:
-        """Append the queued frames to the trial file and make them visible to readers."""
-        frames, self.pending = self.pending, []
-        self.flushed_at = time.monotonic()
-        if not frames:
-            return
-        if self.first_time is None:
-            self.first_time = frames[0].time
-        self.trial.append(
-            np.array([f.time - self.first_time for f in frames]),
-            keypoints2d=np.stack([f.keypoints2d for f in frames], axis=1),
-            points3d=np.stack([f.points3d for f in frames]),
-            reprojection_error=np.stack([f.reprojection_error for f in frames]),
-            n_views=np.stack([f.n_views for f in frames]),
-        )
-        self.trial.flush()
-
-    def result(self, stopped: Mapping[str, str], interrupted: bool) -> RecordingResult:
-        """Per-camera rate and drops and the sync spread of what was written."""
-        period = 1.0 / self.fps
-        times = {
-            name: FrameTimes(name, np.arange(len(t)), np.asarray(t, dtype=np.float64))
-            for name, t in self.times.items()
-        }
-        reports = tuple(
-            CameraReport(name, camera_stats(times[name], period), stopped.get(name, ""))
-            for name in self.names
-        )
-        seen = {name: t for name, t in times.items() if len(t)}
-        sync = sync_stats(seen, period)[1] if seen else None
-        duration = time.monotonic() - self.started
-        return RecordingResult(self.folder, reports, sync, duration, interrupted)
-
-    def close(self, summary: LiveSummary, interrupted: bool = False) -> RecordingResult:
-        """Finish the files: the trial's last frames, the csv, the final manifest."""
-        self.flush()
-        self.trial.close()
-        with self.lock:
-            self.csv.close()
-        stopped = {name: reason for name, (_, reason) in summary.cameras.items()}
-        result = self.result(stopped, interrupted)
-        self.manifest["ended"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
-        self.manifest["result"] = result_json(result)
-        s = summary.stats
-        self.manifest["live"] = {
-            "frames_3d": s.frames,
-            "fps_3d": s.fps if s.frames > 1 else None,
-            "latency_median_s": s.latency_median_s if s.frames else None,
-            "latency_p95_s": s.latency_p95_s if s.frames else None,
-            "sets": s.sets,
-            "dropped": s.dropped,
-        }
-        write_json_atomic(self.folder / MANIFEST_FILE, self.manifest)
-        return result
