@@ -22,12 +22,14 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
+from test_live_feed import FakeSession
 from test_viewer_model import FPS, synthetic_trial
 
 from mocap.trial import Trial, TrialAppender, write_trial
 from viewer.app import WINDOW_SIZE, application, dispose
 from viewer.data import ViewerData, load, viewer_data
 from viewer.live import FileFollower, signature
+from viewer.live_feed import LiveFeed
 from viewer.style import CURSOR, FADED_ALPHA, HIP_PATH, SIDE_COLOURS, rgba255
 from viewer.window import ViewerWindow
 
@@ -387,3 +389,30 @@ def test_the_3d_view_renders_every_frame_shown(app: object) -> None:
         time.sleep(0.05)  # Qt's update timer (5 ms) finds nothing more to render
         QApplication.processEvents()
         assert len(swaps) == 50
+
+
+def test_window_shows_a_live_session_and_its_grab_to_display_latency(app: object) -> None:
+    """A live session in memory: the newest frame shown, grab-to-display latency on screen.
+
+    The frame is published 0.25 s after its grab, so its latency on screen is at least
+    0.25 s and at most that plus the time the test waited for the window to show it.
+    """
+    session = FakeSession()
+    feed = LiveFeed(session)
+    start = time.monotonic() - 0.25 - 1.0
+    for k in range(30):
+        session.publish(k, start + k / 30, k)
+    with window_for(feed.wait_first(5.0), feed) as window:
+        published = time.monotonic()
+        session.publish(30, published - 0.25, 30)
+        end = published + 20
+        while "on screen" not in window.status_text() and time.monotonic() < end:
+            QApplication.processEvents()
+            time.sleep(0.01)
+        waited = time.monotonic() - published
+        assert window.playback.n_frames == 31
+        assert window.playback.frame == 30  # the newest
+        (latency,) = feed.display_latency_s()
+        assert 0.25 <= latency <= 0.25 + waited
+        assert window.status_text().startswith(session.status_line() + "; on screen")
+    feed.close()

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 from viewer.data import ViewerData, load
 
@@ -21,6 +22,36 @@ LIVE_FOR_S = 5.0
 """A file that changed within this many seconds counts as being written."""
 
 Signature = tuple[int, int]
+
+
+class Follower(Protocol):
+    """What the window needs of a growing trial.
+
+    A file being written (:class:`FileFollower`) or a live session in memory
+    (``viewer.live_feed.LiveFeed``).
+    """
+
+    poll_ms: int
+    """How often the window polls, milliseconds."""
+    error: str
+    """The last rebuild's error ("" when it worked)."""
+
+    @property
+    def live(self) -> bool:
+        """Whether new frames are still coming."""
+
+    @property
+    def status(self) -> str:
+        """A line for the status bar ("" for the default "live: N frames so far")."""
+
+    def poll(self) -> ViewerData | None:
+        """New data when a rebuild finished, else None."""
+
+    def shown(self, data: ViewerData) -> None:
+        """The window has just drawn ``data`` (live latency is measured here)."""
+
+    def close(self) -> None:
+        """Stop following."""
 
 
 def signature(path: Path) -> Signature | None:
@@ -44,6 +75,8 @@ class FileFollower:
     loader : callable, optional
         Reads and analyses a file (default :func:`viewer.data.load`).
     """
+
+    poll_ms = 250
 
     def __init__(
         self,
@@ -82,6 +115,14 @@ class FileFollower:
             self.changed_at = time.monotonic()
             self._pending = (self._executor.submit(self.loader, self.path), current)
         return result
+
+    @property
+    def status(self) -> str:
+        """Nothing beyond the window's default live line."""
+        return ""
+
+    def shown(self, data: ViewerData) -> None:
+        """Nothing to measure for a file."""
 
     def close(self) -> None:
         """Stop the reload thread (waits for a reload in progress)."""

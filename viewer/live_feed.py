@@ -27,6 +27,8 @@ from viewer.data import ViewerData, viewer_data
 if TYPE_CHECKING:
     from mocap.live import LiveFrame, LiveSession
 
+STATUS_WINDOW_S = 5.0
+"""The status line's latencies are those of the last few seconds."""
 KEEP_S = 30.0
 """Seconds of frames kept and shown."""
 EVERY_S = 0.2
@@ -93,6 +95,9 @@ class LiveFeed:
         Trial -> ViewerData (default :func:`viewer.data.viewer_data`).
     """
 
+    poll_ms = 40
+    """The window polls often: a finished rebuild is shown within 40 ms."""
+
     def __init__(
         self,
         session: LiveSession,
@@ -110,6 +115,11 @@ class LiveFeed:
         self._added = self._built = 0
         self._built_at = -float("inf")
         self._pending: Future[ViewerData] | None = None
+        self._closed = False
+        self._grabs: dict[int, float] = {}
+        """Per data handed out (its id), the grab time of its newest frame."""
+        self._on_screen: deque[tuple[float, float]] = deque()
+        """(when shown, grab-to-display latency) of the data shown, last few seconds."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-feed")
         session.subscribe(self._add)
 
@@ -130,8 +140,27 @@ class LiveFeed:
 
     @property
     def status(self) -> str:
-        """``live: 3D 11.8 fps, latency 140 ms (p95 210 ms), dropped 63 %`` (last 5 s)."""
-        return self.session.status_line()
+        """The session's line (3D rate, grab-to-3D latency, dropped) and grab to display."""
+        line = self.session.status_line()
+        latency = self.display_latency_s()
+        if latency.size:
+            median, p95 = np.median(latency) * 1000, np.percentile(latency, 95) * 1000
+            line += f"; on screen {median:.0f} ms after the grab (p95 {p95:.0f} ms)"
+        return line
+
+    def shown(self, data: ViewerData) -> None:
+        """The window drew ``data``: its newest frame's grab-to-display latency is noted."""
+        grab = self._grabs.pop(id(data), None)
+        if grab is None:
+            return
+        now = time.monotonic()
+        self._on_screen.append((now, now - grab))
+        while self._on_screen and now - self._on_screen[0][0] > STATUS_WINDOW_S:
+            self._on_screen.popleft()
+
+    def display_latency_s(self) -> np.ndarray:
+        """Grab-to-display latencies (N,) of the data shown in the last few seconds, s."""
+        return np.array([latency for _, latency in self._on_screen])
 
     def _data(self) -> ViewerData:
         """Build the viewer data of the frames kept now."""
@@ -145,7 +174,10 @@ class LiveFeed:
             self.session.fps,
             self.session.calibration_toml,
         )
-        return self.build(trial)
+        data = self.build(trial)
+        if frames:
+            self._grabs = {id(data): frames[-1].grab_time}
+        return data
 
     def poll(self) -> ViewerData | None:
         """The newest data if a rebuild finished, else None; starts one when due."""
@@ -179,6 +211,9 @@ class LiveFeed:
         return self._data()
 
     def close(self) -> None:
-        """Stop following the session (it keeps running; its owner closes it)."""
+        """Stop following the session (it keeps running; its owner closes it). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
         self.session.unsubscribe(self._add)
         self._executor.shutdown(wait=True, cancel_futures=True)

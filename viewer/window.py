@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from viewer.controls import PlayBar, RepTable
 from viewer.data import ViewerData
-from viewer.live import FileFollower
+from viewer.live import Follower
 from viewer.playback import Playback
 from viewer.plots import TimePlots
 from viewer.sagittal import SagittalPanel
@@ -25,8 +25,6 @@ MAX_FPS = 120.0
 TICKS_PER_FRAME = 2
 """The playback timer runs this many times per frame period: a tick that Qt delivers late
 then still lands within the same frame (a tick on the same frame draws nothing)."""
-POLL_MS = 250
-"""How often a file is checked for new frames."""
 
 
 def _title(data: ViewerData) -> str:
@@ -43,11 +41,12 @@ class ViewerWindow(QtWidgets.QMainWindow):
     ----------
     data : ViewerData
         The trial to show.
-    follower : FileFollower, optional
-        Watches the file for new frames (live sessions); None: the trial is fixed.
+    follower : Follower, optional
+        Brings new frames: a trial file being written (``viewer.live.FileFollower``) or a
+        live session (``viewer.live_feed.LiveFeed``); None: the trial is fixed.
     """
 
-    def __init__(self, data: ViewerData, follower: FileFollower | None = None) -> None:
+    def __init__(self, data: ViewerData, follower: Follower | None = None) -> None:
         super().__init__()
         self.data = data
         self.follower = follower
@@ -63,6 +62,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self._shown = -1
         self._last_tick = time.perf_counter()
         self.set_data(data, first=True)
+        if follower is not None and follower.live:  # a live session opens on its newest frame
+            self.seek_frame(self.playback.last)
 
     def _build(self) -> None:
         """Lay the panels out: 3D and sagittal on top, plots and rep table below."""
@@ -119,7 +120,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.poller = QtCore.QTimer(self)
         self.poller.timeout.connect(self._poll)
         if self.follower is not None:
-            self.poller.start(POLL_MS)
+            self.poller.start(self.follower.poll_ms)
 
     def set_data(self, data: ViewerData, first: bool = False) -> None:
         """Show a trial, or a reloaded one (a live file grew).
@@ -144,7 +145,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
         """The status bar: what is missing, and whether the file is being written."""
         parts = list(self.data.missing) or ["complete: 2D, 3D, markers and metrics"]
         if self.follower is not None and self.follower.live:
-            parts.insert(0, f"live: {self.data.trial.n_frames} frames so far")
+            status = self.follower.status
+            parts.insert(0, status or f"live: {self.data.trial.n_frames} frames so far")
         if self.follower is not None and self.follower.error:
             parts.append(f"last reload failed: {self.follower.error}")
         self.missing.setText("; ".join(parts))
@@ -238,6 +240,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.playback.live = self.follower is not None and self.follower.live
         if data is not None:
             self.set_data(data)
+            self.follower.shown(data)
         else:
             self._update_status()
 
