@@ -1,9 +1,9 @@
 """Live mode on the Pose2Sim demo: four real-time sources, latency bounded by dropping.
 
 The demo's 4 videos (1088x1920 portrait, 60 fps, 100 frames each) are played as four
-cameras at their real rate, looped (:class:`mocap.live_worker.LoopedVideo`: 1.7 s per pass),
-each in its live worker process, with the demo's Qualisys calibration, for ``--seconds``
-(default 25). The session (:class:`mocap.live.LiveSession`: MediaPipe BlazePose per
+cameras at their real rate, looped (``mocap.capture_sources.PlayedVideo`` with ``loop``:
+1.7 s per pass), each in its live worker process, with the demo's Qualisys calibration,
+for ``--seconds`` (default 25). The session (:class:`mocap.live.LiveSession`: MediaPipe BlazePose per
 camera, spine-marker search, robust triangulation) publishes as many 3D frames as the
 machine manages; the benchmark prints
 
@@ -40,30 +40,13 @@ import os  # noqa: E402
 import resource  # noqa: E402
 import time  # noqa: E402
 
-import cv2  # noqa: E402
+from benchmarks.process import detect_only  # noqa: E402  (cv2 only at its top as well)
 
-# Only cv2 at the top: the detector-only workers re-import this module (spawn).
+# Nothing heavy at the top: the detector-only workers re-import this module (spawn).
 
 DEMO = _HERE.parent.parent / "shared" / "datasets" / "pose2sim_demo_singleperson"
 BAR_P95_S = 0.5
 """The issue's bound on the 95th percentile of grab-to-3D latency."""
-
-
-def detect_only(video: Path) -> int:
-    """Decode one video and run BlazePose on every frame; the number of frames."""
-    from mocap.detectors.mediapipe_pose import MediaPipePoseFactory  # noqa: PLC0415
-
-    capture = cv2.VideoCapture(str(video))
-    frames = 0
-    with MediaPipePoseFactory().create(video.stem) as detector:
-        while True:
-            ok, image = capture.read()
-            if not ok:
-                break
-            detector.detect(image)
-            frames += 1
-    capture.release()
-    return frames
 
 
 def detector_throughput(videos: list[Path], workers: int) -> float:
@@ -95,7 +78,7 @@ def demo_sources(videos: Path, calibration: Path) -> tuple[list, object, str]:
     """Looped real-time sources named as the calibrated cameras, the rig and its TOML."""
     from calibration.interop import load_any_calibration  # noqa: PLC0415
     from calibration.toml_io import calibration_to_toml  # noqa: PLC0415
-    from mocap.live_worker import LoopedVideo  # noqa: PLC0415
+    from mocap.capture_sources import PlayedVideo  # noqa: PLC0415
     from mocap.process_job import check_image_sizes, match_cameras  # noqa: PLC0415
     from mocap.sources import VideoFileSource  # noqa: PLC0415
 
@@ -103,7 +86,9 @@ def demo_sources(videos: Path, calibration: Path) -> tuple[list, object, str]:
     paths = sorted(videos.glob("cam*.mp4"))
     mapping, _ = match_cameras([p.stem for p in paths], rig.names)
     sources = [
-        LoopedVideo(VideoFileSource.open(p, name=mapping[p.stem]), LoopedVideo.open(p).fps)
+        PlayedVideo(
+            VideoFileSource.open(p, name=mapping[p.stem]), PlayedVideo.open(p).fps, loop=True
+        )
         for p in paths
     ]
     check_image_sizes({s.name: s.size for s in sources}, rig, calibration, progress=False)

@@ -49,18 +49,24 @@ class PlayedVideo(FrameSource):
         Playback rate, Hz (default: the container's, else 30).
     realtime : bool
         Sleep so frame ``i`` arrives ``i / fps`` after the first and time-stamp it with
-        ``time.monotonic`` at that moment; otherwise deliver at once with the time
-        ``i / fps`` after the start.
+        ``time.monotonic`` at that moment (or as soon as it is decoded when decoding fell
+        behind); otherwise deliver at once with the time ``i / fps`` after the start.
+    loop : bool
+        Play the file again and again, frames numbered over every pass: a camera that
+        never ends (benchmarks and demos play short videos for as long as they need).
     """
 
     video: VideoFileSource
     fps: float
     realtime: bool = True
+    loop: bool = False
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], realtime: bool = True) -> PlayedVideo:
+    def open(
+        cls, path: str | os.PathLike[str], realtime: bool = True, loop: bool = False
+    ) -> PlayedVideo:
         """Probe a video file (see :meth:`VideoFileSource.open`) and its frame rate."""
-        return cls(VideoFileSource.open(path), video_fps(path) or 30.0, realtime)
+        return cls(VideoFileSource.open(path), video_fps(path) or 30.0, realtime, loop)
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -74,8 +80,8 @@ class PlayedVideo(FrameSource):
 
     @property
     def frame_count(self) -> int | None:  # type: ignore[override]
-        """The container's frame count."""
-        return self.video.frame_count
+        """The container's frame count (None when looping: no end)."""
+        return None if self.loop else self.video.frame_count
 
     def __iter__(self) -> Iterator[tuple[int, Image]]:
         for frame in self.timed():
@@ -83,13 +89,20 @@ class PlayedVideo(FrameSource):
 
     def timed(self) -> Iterator[TimedFrame]:
         """Frames at the playback rate, each with its grab time (see ``realtime``)."""
-        start = time.monotonic()
-        for index, image in self.video:
-            due = start + index / self.fps
-            if self.realtime:
-                time.sleep(max(0.0, due - time.monotonic()))
-                due = time.monotonic()
-            yield TimedFrame(index, due, image)
+        start, index = time.monotonic(), 0
+        while True:
+            before = index
+            for _, image in self.video:
+                due = start + index / self.fps
+                if self.realtime:
+                    time.sleep(max(0.0, due - time.monotonic()))
+                    due = time.monotonic()
+                yield TimedFrame(index, due, image)
+                index += 1
+            if not self.loop:
+                return
+            if index == before:
+                raise RecordingError(f"{self.video.path}: no frame decodes")
 
 
 @dataclass(frozen=True)

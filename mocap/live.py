@@ -52,7 +52,7 @@ from mocap.keypoints import DetectorFactory
 from mocap.live_record import LiveRecorder
 from mocap.live_sets import FrameSet, LatestSets
 from mocap.live_stats import FrameTiming, LiveStats, LiveSummary, live_stats
-from mocap.live_worker import LoopedVideo, WorkerSpec, run_worker
+from mocap.live_worker import WorkerSpec, run_worker
 from mocap.markers import DEFAULT_MARKERS, MarkerSet
 from mocap.pipeline import ReconstructionSettings, fits_calibration
 from mocap.prepare import note
@@ -196,7 +196,7 @@ def live_sources(
     fps : float, optional
         Requested camera rate, or the videos' playback rate (default: their own).
     loop : bool
-        Play the videos again and again (:class:`~mocap.live_worker.LoopedVideo`).
+        Play the videos again and again (``PlayedVideo(loop=True)``).
     progress : bool
         Notes (a pairing assumed, an encoder-cropped video) on stderr.
 
@@ -227,11 +227,10 @@ def live_sources(
             _camera(d, mapping[n], size or rig[mapping[n]].size, fps)
             for d, n in zip(cameras, names, strict=True)
         ]
-    kind = LoopedVideo if loop else PlayedVideo
     sources = []
     for path in paths:
         video = VideoFileSource.open(path, name=mapping[path.stem])
-        sources.append(kind(video, fps or video_fps(path) or 30.0))
+        sources.append(PlayedVideo(video, fps or video_fps(path) or 30.0, loop=loop))
     check_image_sizes({s.name: s.size for s in sources}, rig, Path(calibration), progress)
     return sources
 
@@ -282,7 +281,7 @@ class LiveSession:
     sources : sequence of FrameSource
         One per camera, named as the cameras of ``rig``; each is iterated in its own
         worker process, so it must pickle (the sources of :mod:`mocap.capture_sources`
-        and :class:`mocap.live_worker.LoopedVideo` do).
+        do).
     rig : CameraRig
         The calibration, holding every source's camera.
     settings : LiveSettings

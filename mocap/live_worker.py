@@ -20,7 +20,7 @@ the worker appends the encoded frames to ``<camera>.avi``
 ``(frame, time)`` rows (``written``), which the main process writes to ``timestamps.csv``
 (:class:`mocap.live_record.LiveRecorder`): the csv never names a frame the video lacks.
 
-Also :class:`LoopedVideo`, a video file played again and again as a camera that never ends.
+
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ import signal
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -43,11 +42,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mocap.capture_avi import MjpegAvi
-from mocap.capture_sources import video_fps
 from mocap.detect_job import _CameraJob, _Detection
 from mocap.keypoints import DetectorFactory
 from mocap.markers import MarkerSet
-from mocap.sources import FrameSource, Image, RecordingError, TimedFrame, VideoFileSource
+from mocap.sources import FrameSource, Image, RecordingError, TimedFrame
 
 Message = tuple[Any, ...]
 
@@ -94,60 +92,6 @@ class WorkerSpec:
     def camera(self) -> str:
         """The camera's name."""
         return self.source.name
-
-
-@dataclass(frozen=True)
-class LoopedVideo(FrameSource):
-    """A video file played again and again at its real rate: a camera that never ends.
-
-    As :class:`~mocap.capture_sources.PlayedVideo` plays a file once: frame ``i`` (counted
-    over every pass) is delivered ``i / fps`` after the first, or as soon as it is decoded
-    when decoding fell behind, and time-stamped with ``time.monotonic`` when delivered.
-    Benchmarks and demos play short videos (the Pose2Sim demo's 1.7 s) for as long as
-    they need.
-
-    Attributes
-    ----------
-    video : VideoFileSource
-        The file.
-    fps : float
-        Playback rate, Hz.
-    """
-
-    video: VideoFileSource
-    fps: float
-    frame_count: int | None = None
-
-    @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> LoopedVideo:
-        """Probe a video file and its frame rate (default 30 Hz)."""
-        return cls(VideoFileSource.open(path), video_fps(path) or 30.0)
-
-    @property
-    def name(self) -> str:  # type: ignore[override]
-        """The video's camera name (its stem)."""
-        return self.video.name
-
-    @property
-    def size(self) -> tuple[int, int]:  # type: ignore[override]
-        """Frame (width, height), pixels."""
-        return self.video.size
-
-    def __iter__(self) -> Iterator[tuple[int, Image]]:
-        for frame in self.timed():
-            yield frame.index, frame.image
-
-    def timed(self) -> Iterator[TimedFrame]:
-        """Frames at the playback rate, pass after pass, stamped when delivered."""
-        start, index = time.monotonic(), 0
-        while True:
-            before = index
-            for _, image in self.video:
-                time.sleep(max(0.0, start + index / self.fps - time.monotonic()))
-                yield TimedFrame(index, time.monotonic(), image)
-                index += 1
-            if index == before:
-                raise RecordingError(f"{self.video.path}: no frame decodes")
 
 
 class _Link:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
@@ -130,6 +131,17 @@ def test_every_source_gives_timed_frames(tmp_path: Path) -> None:
     frames = list(source.timed())
     assert [(f.index, int(f.image.mean())) for f in frames] == [(0, 0), (1, 10), (2, 20)]
     assert np.all(np.diff([f.time for f in frames]) >= 0)
+
+
+def test_a_looped_video_never_ends_and_numbers_frames_over_every_pass(tmp_path: Path) -> None:
+    """Three frames looped: 8 frames numbered 0-7, the images repeating, 1/30 s apart."""
+    path = write_video(tmp_path / "v.avi", [0, 10, 20])
+    looped = PlayedVideo.open(path, realtime=False, loop=True)
+    assert looped.frame_count is None
+    frames = list(itertools.islice(looped.timed(), 8))
+    assert [f.index for f in frames] == list(range(8))
+    assert [int(f.image.mean()) for f in frames] == [0, 10, 20, 0, 10, 20, 0, 10]
+    assert np.allclose(np.diff([f.time for f in frames]), 1 / 30, atol=1e-12)
 
 
 def test_a_played_video_keeps_its_rate_or_runs_as_fast_as_possible(tmp_path: Path) -> None:
