@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 
-def _size(text: str) -> tuple[int, int]:
+def size_argument(text: str) -> tuple[int, int]:
     """``WIDTHxHEIGHT`` as (width, height)."""
     try:
         width, height = (int(part) for part in text.lower().split("x"))
@@ -24,7 +24,7 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def _devices(text: str) -> list[int | str]:
+def devices_argument(text: str) -> list[int | str]:
     """``0,2,/dev/video4`` as [0, 2, '/dev/video4']: indices, or device paths."""
     parts = [part.strip() for part in text.split(",") if part.strip()]
     if not parts:
@@ -93,14 +93,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     which = rec.add_mutually_exclusive_group(required=True)
     which.add_argument(
         "--cameras",
-        type=_devices,
+        type=devices_argument,
         metavar="0,2,4",
         help="camera indices or device paths (/dev/video2)",
     )
     which.add_argument(
         "--sources", metavar="a.mp4,b.mp4", help="video files played as cameras (tests, demos)"
     )
-    rec.add_argument("--size", type=_size, default=(1280, 720), help="WIDTHxHEIGHT (1280x720)")
+    rec.add_argument(
+        "--size", type=size_argument, default=(1280, 720), help="WIDTHxHEIGHT (1280x720)"
+    )
     rec.add_argument("--fps", type=float, default=30.0, help="camera frame rate (30)")
     rec.add_argument("--out", type=Path, required=True, help="recording folder (new or empty)")
     rec.add_argument("--duration", type=float, help="stop after this many seconds")

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mocap.cli_capture import _devices, _size
+from mocap.cli_capture import devices_argument, size_argument
 
 FIRST_FRAME_TIMEOUT_S = 60.0
 """Longest wait for the first 3D frame before the window opens."""
@@ -158,7 +158,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     which = live.add_mutually_exclusive_group(required=True)
     which.add_argument(
         "--cameras",
-        type=_devices,
+        type=devices_argument,
         metavar="0,2,4",
         help="camera indices or device paths; cam_N must be a camera of the calibration",
     )
@@ -169,7 +169,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     live.add_argument("--record", type=Path, metavar="DIR", help="also record into DIR")
     live.add_argument("--duration", type=float, help="stop after this many seconds")
     live.add_argument("--no-view", action="store_true", help="no window: status lines only")
-    live.add_argument("--size", type=_size, help="camera WIDTHxHEIGHT (default: calibrated)")
+    live.add_argument(
+        "--size", type=size_argument, help="camera WIDTHxHEIGHT (default: calibrated)"
+    )
     live.add_argument("--fps", type=float, help="camera rate (default: 30, or the videos')")
     live.add_argument("--loop", action="store_true", help="--sources: play them again and again")
     live.set_defaults(run=_live)
