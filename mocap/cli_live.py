@@ -112,6 +112,8 @@ def _with_window(session: Any, duration: float | None) -> None:
             dispose(window)
     finally:
         feed.close()
+    if feed.display_summary():
+        print(feed.display_summary())
 
 
 def _live(args: argparse.Namespace) -> int:

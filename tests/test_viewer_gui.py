@@ -416,3 +416,7 @@ def test_window_shows_a_live_session_and_its_grab_to_display_latency(app: object
         assert 0.25 <= latency <= 0.25 + waited
         assert window.status_text().startswith(session.status_line() + "; on screen")
     feed.close()
+    assert feed.display_summary() == (
+        f"on screen: 1 updates, {latency * 1000:.0f} ms after the grab "
+        f"(p95 {latency * 1000:.0f} ms)"
+    )

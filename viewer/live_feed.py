@@ -119,6 +119,7 @@ class LiveFeed:
         self._grabs: dict[int, float] = {}
         """Per data handed out (its id), the grab time of its newest frame."""
         self._on_screen: deque[tuple[float, float]] = deque()
+        self._all_on_screen: list[float] = []
         """(when shown, grab-to-display latency) of the data shown, last few seconds."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-feed")
         session.subscribe(self._add)
@@ -155,8 +156,19 @@ class LiveFeed:
             return
         now = time.monotonic()
         self._on_screen.append((now, now - grab))
+        self._all_on_screen.append(now - grab)
         while self._on_screen and now - self._on_screen[0][0] > STATUS_WINDOW_S:
             self._on_screen.popleft()
+
+    def display_summary(self) -> str:
+        """One line over the whole session: grab-to-display latency ("" if nothing shown)."""
+        if not self._all_on_screen:
+            return ""
+        latency = np.array(self._all_on_screen) * 1000
+        return (
+            f"on screen: {latency.size} updates, {np.median(latency):.0f} ms after the grab "
+            f"(p95 {np.percentile(latency, 95):.0f} ms)"
+        )
 
     def display_latency_s(self) -> np.ndarray:
         """Grab-to-display latencies (N,) of the data shown in the last few seconds, s."""
