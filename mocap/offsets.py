@@ -86,6 +86,12 @@ MIN_CONTRAST = 0.2
 """Shifting a camera must raise the median of its cost curve this much (20 %) over the best
 cost; less means the keypoints hardly move and the offset cannot be told."""
 
+MIN_GAIN = 0.03
+"""Offsets are applied only when their cost is at least this much (3 %) below that of no
+offsets: cameras that were in sync keep 0 instead of a +-1 frame the detector's noise
+prefers by a per cent or less (seen on synthetic look-alikes of the Pose2Sim demo: 0.1-1.5
+%; the demo's own camera 3 offset gains 6 %)."""
+
 MAX_RIVAL_RATIO = 1.05
 """A second local minimum (two or more frames from the best) within 5 % of the best cost
 makes the offset ambiguous."""
@@ -252,6 +258,9 @@ def estimate_offsets(
     if verdict:
         guess = ", ".join(f"{n} {k:+d}" for n, k in zip(names[1:], offsets[1:], strict=True))
         return _failed(names, span, before, fps, f"{verdict} (best guess: {guess})", curves)
+    gain, found = _gain_over_none(views, frames, offsets), offsets
+    if gain < MIN_GAIN:
+        offsets = np.zeros_like(found)
     after = _median_error(rig, apply_offsets(kp, offsets, names), min_confidence)
     shown = ", ".join(
         f"{n} {k:+d} ({1000 * k / fps:+.0f} ms)" for n, k in zip(names, offsets, strict=True)
@@ -260,7 +269,21 @@ def estimate_offsets(
         f"offsets from {names[0]}: {shown}; median reprojection error "
         f"{before:.1f} px -> {after:.1f} px"
     )
+    if gain < MIN_GAIN:
+        best = ", ".join(f"{n} {k:+d}" for n, k in zip(names[1:], found[1:], strict=True))
+        message += (
+            f" (the best offsets, {best}, beat none by only {100 * gain:.1f} %, needs "
+            f"{100 * MIN_GAIN:.0f} %: the cameras are taken as in sync)"
+        )
     return _estimate(names, span, curves, offsets, (before, after), fps, message)
+
+
+def _gain_over_none(views: _Views, frames: IntArray, offsets: IntArray) -> float:
+    """How much lower (share) the multi-view cost of ``offsets`` is than that of no offsets."""
+    if not offsets.any():
+        return math.inf
+    none, best = _costs(views, np.arange(len(offsets)), np.stack([0 * offsets, offsets]), frames)
+    return float(none / best - 1.0) if np.isfinite(none) and best > 0 else math.inf
 
 
 def apply_offsets(
