@@ -14,7 +14,7 @@ is not swapped, which is what this module uses:
    abstains). When at least ``min_pairs`` pairs and :data:`VOTE_SHARE` of the votes are
    for it, a swap is called; per frame and group only the camera with the clearest one
    is swapped back in each pass (a swapped camera also misleads the others' view).
-3. Two passes: the second one sees the other cameras' swaps undone.
+3. Up to :data:`PASSES` passes: each sees the swaps the ones before undid.
 
 A side-on view, where left and right project close together, fits both labellings about
 equally and is left alone. The module needs at least three cameras (with two, the other
@@ -38,9 +38,9 @@ BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.intp]
 
 PASSES = 4
+"""Most passes over the cameras (each sees the previous passes' corrections)."""
 VOTE_SHARE = 0.75
 """Share of a group's left/right pairs' votes that must be for a swap."""
-"""Most passes over the cameras (each sees the previous passes' corrections)."""
 REFERENCE_ERROR_PX = 25.0
 """Reprojection threshold of the other cameras' triangulation (generous: it only has to
 place the body well enough to tell left from right)."""
