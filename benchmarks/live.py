@@ -3,9 +3,9 @@
 The demo's 4 videos (1088x1920 portrait, 60 fps, 100 frames each) are played as four
 cameras at their real rate, looped (``mocap.capture_sources.PlayedVideo`` with ``loop``:
 1.7 s per pass), each in its live worker process, with the demo's Qualisys calibration,
-for ``--seconds`` (default 25). The session (:class:`mocap.live.LiveSession`: MediaPipe BlazePose per
-camera, spine-marker search, robust triangulation) publishes as many 3D frames as the
-machine manages; the benchmark prints
+for ``--seconds`` (default 25). The session (:class:`mocap.live.LiveSession`: MediaPipe
+BlazePose per camera, spine-marker search, robust triangulation) publishes as many 3D
+frames as the machine manages; the benchmark prints
 
 - the achieved 3D frames per second;
 - latency from grab (the oldest frame of each set) to triangulated, median and 95th
