@@ -520,8 +520,10 @@ class LiveSession:
     def _pipeline(self) -> None:
         """Thread: take the newest complete set, detect, triangulate, publish; repeat."""
         views = self.settings.reconstruction.min_views
+        stalled: frozenset[str] = frozenset()
         while self.running:
             frame_set = self._sets.take(timeout=0.1)
+            stalled = self._report_stalls(stalled)
             if frame_set is not None and len(frame_set.frames) >= views:
                 self._publish(self._process(frame_set))
             if self.recorder is not None:
@@ -530,6 +532,17 @@ class LiveSession:
             self.report(f"fewer than {views} cameras run: live 3D ends")
         with self._changed:
             self._changed.notify_all()
+
+    def _report_stalls(self, before: frozenset[str]) -> frozenset[str]:
+        """Say which cameras stalled (no frame for a while, no error) or came back."""
+        now = self._sets.stalled
+        for name in sorted(now - before):
+            self.report(
+                f"{name}: no frame for {self._sets.stall_s:g} s; live 3D goes on without it"
+            )
+        for name in sorted(before - now):
+            self.report(f"{name}: delivers frames again; back in the sets")
+        return now
 
     def _detect(self, frame_set: FrameSet) -> dict[str, tuple[Any, float]]:
         """Ask each camera of the set for its keypoints; wait for them (or a timeout)."""

@@ -56,7 +56,10 @@ class LatestSets:
 
     A camera that stops (:meth:`stop`, after its last :meth:`put`) is no longer waited
     for, but its last frames still join the sets they belong to: when every camera ends
-    at once, their last set is still complete and can be taken.
+    at once, their last set is still complete and can be taken. A camera that stalls
+    without stopping (a frozen USB camera delivers nothing and reports nothing) is not
+    waited for either once its newest frame is ``stall_s`` behind the newest camera's
+    (:attr:`stalled`); it joins the sets again when it delivers again.
 
     Parameters
     ----------
@@ -70,13 +73,23 @@ class LatestSets:
     min_cameras : int
         Sets of fewer cameras are never complete (live mode: the views triangulation
         needs).
+    stall_s : float, optional
+        How far a running camera's newest frame may lag the newest camera's before sets
+        go on without it (default: 10 periods, at least 1 s).
     """
 
     def __init__(
-        self, cameras: Sequence[str], period_s: float, keep: int = 4, min_cameras: int = 1
+        self,
+        cameras: Sequence[str],
+        period_s: float,
+        keep: int = 4,
+        min_cameras: int = 1,
+        stall_s: float | None = None,
     ) -> None:
         self.period_s = float(period_s)
         self.min_cameras = min_cameras
+        self.stall_s = max(1.0, 10 * self.period_s) if stall_s is None else float(stall_s)
+        self._first_put: float | None = None
         self._frames = {name: deque(maxlen=keep) for name in cameras}
         self._running = set(cameras)
         self._ready = threading.Condition()
@@ -91,6 +104,8 @@ class LatestSets:
         with self._ready:
             if camera in self._running:
                 self._frames[camera].append(frame)
+                if self._first_put is None:
+                    self._first_put = frame.time
                 self._ready.notify_all()
 
     def stop(self, camera: str) -> None:
@@ -99,11 +114,30 @@ class LatestSets:
             self._running.discard(camera)
             self._ready.notify_all()
 
-    def _set_at(self, reference: float) -> FrameSet | None:
+    def _stalled(self) -> set[str]:
+        """Running cameras ``stall_s`` behind the newest camera's frame (lock held).
+
+        A camera with no frame yet counts once the others have run ``stall_s``.
+        """
+        newest = {n: q[-1].time for n, q in self._frames.items() if n in self._running and q}
+        if not newest or self._first_put is None:
+            return set()
+        lead = max(newest.values())
+        if lead - self._first_put <= self.stall_s:
+            return {n for n, t in newest.items() if lead - t > self.stall_s}
+        return {n for n in self._running if newest.get(n, -math.inf) < lead - self.stall_s}
+
+    @property
+    def stalled(self) -> frozenset[str]:
+        """The running cameras sets go on without now (see the class doc)."""
+        with self._ready:
+            return frozenset(self._stalled())
+
+    def _set_at(self, reference: float, required: set[str]) -> FrameSet | None:
         """The set of the frames nearest ``reference`` if complete and not taken (lock held).
 
-        Complete: every running camera has a frame within half a period of it (stopped
-        cameras join with theirs if they have one), and at least ``min_cameras`` do.
+        Complete: every ``required`` camera has a frame within half a period of it (the
+        others join with theirs if they have one), and at least ``min_cameras`` do.
         """
         chosen = {}
         for name in sorted(self._frames):
@@ -111,7 +145,7 @@ class LatestSets:
             frame = min(queue, key=lambda f: abs(f.time - reference), default=None)
             if frame is not None and abs(frame.time - reference) < self.period_s / 2:
                 chosen[name] = frame
-            elif name in self._running:
+            elif name in required:
                 return None
         if len(chosen) < max(1, self.min_cameras):
             return None
@@ -127,16 +161,18 @@ class LatestSets:
     def _newest_set(self) -> FrameSet | None:
         """The newest complete set not taken yet (lock held), or None.
 
-        While cameras run, the set at the newest time every running camera has reached;
+        While cameras run, the set at the newest time every running camera that has not
+        stalled has reached;
         once every camera has stopped, the newest set their last frames still make.
         """
         if self._running:
-            if any(not self._frames[name] for name in self._running):
+            waited = self._running - self._stalled()
+            if not waited or any(not self._frames[name] for name in waited):
                 return None
-            return self._set_at(min(self._frames[name][-1].time for name in self._running))
+            return self._set_at(min(self._frames[name][-1].time for name in waited), waited)
         times = sorted({f.time for queue in self._frames.values() for f in queue}, reverse=True)
         for reference in times:
-            frame_set = self._set_at(reference)
+            frame_set = self._set_at(reference, set())
             if frame_set is not None:
                 return frame_set
         return None

@@ -67,6 +67,25 @@ def test_an_incomplete_set_is_skipped_and_a_stopped_camera_left_out() -> None:
     assert set(box.take(timeout=0).frames) == {"a", "c"}
 
 
+def test_a_camera_that_stalls_without_stopping_is_left_out_until_it_delivers_again() -> None:
+    """Camera c freezes after set 9 (no frame, no stop), a and b go on, c is back at 100.
+
+    Exact: no set completes while c is at most 1 s behind; from set 69 (a's frame, 60
+    periods and its 2 ms jitter after c's newest) the sets hold a and b; from 100 all three.
+    """
+    box = LatestSets(CAMERAS, PERIOD, stall_s=1.0)
+    taken = []
+    for k in range(120):
+        _put(box, range(k, k + 1), CAMERAS if k < 10 or k >= 100 else ("a", "b"))
+        frame_set = box.take(timeout=0)
+        if frame_set is not None:
+            taken.append((frame_set.index, "".join(sorted(frame_set.frames))))
+        assert box.stalled == (frozenset("c") if 69 <= k < 100 else frozenset())
+    assert taken == [(k, "abc") for k in range(10)] + [(k, "ab") for k in range(69, 100)] + [
+        (k, "abc") for k in range(100, 120)
+    ]
+
+
 def _video(path: Path, frames: int) -> Path:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 60.0, (32, 24), True)
     for i in range(frames):

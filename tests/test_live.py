@@ -251,3 +251,41 @@ def test_sources_that_are_not_calibrated_cameras_are_refused() -> None:
     sources = scene.sources(1.0)
     with pytest.raises(ValueError, match="cameras of the calibration"):
         LiveSession([*sources, sources[0]], scene.rig)
+
+
+def test_a_camera_that_freezes_without_an_error_is_left_out_then_back() -> None:
+    """cam_3 delivers nothing for 1.5 s (no error, no stop): live 3D goes on without it.
+
+    Exact: the stall is reported once (1 s without a frame, the default at 30 fps) and the
+    return once; sets of the frozen stretch, after the stall was noticed, hold cam_1 and
+    cam_2 only; sets after the return hold all three again (5 instants of slack at both
+    ends: the cameras start within an instant or two of each other); every point is the
+    truth within TOLERANCE_M.
+    """
+    scene = live_scene(3)
+    frozen = tuple(range(30, 75))  # positions (instants from its first) with no frame
+    sources = scene.sources(3.5, dropped={"cam_3": frozen})
+    lines: list[str] = []
+    session = LiveSession(
+        sources, scene.rig, settings=SETTINGS, detector=scene.factory, report=lines.append
+    )
+    frames = _run(session)
+    session.close()
+    assert [line for line in lines if line.startswith("cam_3:")] == [
+        "cam_3: no frame for 1 s; live 3D goes on without it",
+        "cam_3: delivers frames again; back in the sets",
+    ]
+    first = _instant(frames[0].time) - frames[0].frames["cam_1"]  # cam_1's first instant
+    views = {_instant(f.time) - first: set(f.frames) for f in frames}
+    # 5 instants of slack: each camera counts its positions from its own first instant
+    during = [v for position, v in views.items() if 30 + 31 + 5 <= position < 75 - 5]
+    after = [v for position, v in views.items() if position >= 75 + 5]
+    assert during
+    assert all(v == {"cam_1", "cam_2"} for v in during)
+    assert after
+    assert all(v == {"cam_1", "cam_2", "cam_3"} for v in after)
+    for frame in frames:
+        done = np.isfinite(frame.points3d[:, 0])
+        truth = scene.truth(frame.time)
+        assert np.max(np.abs(frame.points3d[done] - truth[done])) < TOLERANCE_M
+    _assert_no_process_left(session)
