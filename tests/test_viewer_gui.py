@@ -43,6 +43,15 @@ def app(xvfb_display: str) -> object:
     return application()
 
 
+@pytest.fixture(autouse=True)
+def slot_errors(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[BaseException]]:
+    """Fail a test when a Qt slot raised: PySide prints such errors and carries on."""
+    raised: list[BaseException] = []
+    monkeypatch.setattr(sys, "excepthook", lambda _type, error, _tb: raised.append(error))
+    yield raised
+    assert raised == [], f"a slot raised: {raised[0]!r}" if raised else ""
+
+
 @contextmanager
 def window_for(data: ViewerData, follower: object = None) -> Iterator[object]:
     """A shown 1600x1000 window on ``data``, deleted afterwards (with its GL context)."""

@@ -298,6 +298,7 @@ def test_follower_reads_frames_of_a_file_being_written(hinge: Trial, tmp_path: P
         first = _wait_for(follower)
         assert first.trial.n_frames == 50
         assert follower.live
+        follower.shown(first)  # what the window calls after drawing: nothing to note
         pb = Playback(first.times)
         pb.seek_frame(pb.last)
         appender.append(hinge.timestamps[50:80], points3d=points[50:80],

@@ -86,7 +86,8 @@ class FileFollower:
     ) -> None:
         self.path = Path(path)
         self.loader = loader
-        self.shown = loaded
+        self.loaded = loaded
+        """The signature of the data handed out last."""
         self.error = ""
         """The last reload's error ("" when it worked)."""
         self.changed_at = -float("inf")
@@ -106,12 +107,12 @@ class FileFollower:
             self._pending = None
             try:
                 result = future.result()
-                self.shown, self.error = sig, ""
+                self.loaded, self.error = sig, ""
             except (OSError, ValueError) as exc:  # a reader racing the writer; retried
                 self.error = str(exc)
-                self.shown = sig
+                self.loaded = sig
         current = signature(self.path)
-        if self._pending is None and current is not None and current != self.shown:
+        if self._pending is None and current is not None and current != self.loaded:
             self.changed_at = time.monotonic()
             self._pending = (self._executor.submit(self.loader, self.path), current)
         return result
