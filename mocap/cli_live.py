@@ -12,6 +12,7 @@ recording folder that is not empty), as every ``mocap`` input error.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,9 @@ def _live(args: argparse.Namespace) -> int:
     print("\n".join(summary.lines()))
     if interrupted and summary.recording is None:  # the recording's lines say it too
         print("ended by Ctrl-C")
+    if session.failure:
+        print(f"mocap live: error: live 3D stopped: {session.failure}", file=sys.stderr)
+        return 1
     return 0
 
 

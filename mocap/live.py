@@ -345,6 +345,9 @@ class LiveSession:
         self._latest: LiveFrame | None = None
         self._stop = threading.Event()
         self._started = False
+        self._pipeline_done = threading.Event()
+        self.failure = ""
+        """Why live 3D stopped early ("" unless the pipeline failed)."""
         self._threads: list[threading.Thread] = []
         self.started_at = time.monotonic()
         self.views_lost = 0
@@ -515,23 +518,35 @@ class LiveSession:
         the last frames of cameras that stopped still make one with the others (when every
         source ends at once, their last set is still processed).
         """
-        return self._started and not self._stop.is_set() and self._sets.can_complete()
+        if not self._started or self._stop.is_set() or self._pipeline_done.is_set():
+            return False
+        return self._sets.can_complete()
 
     def _pipeline(self) -> None:
         """Thread: take the newest complete set, detect, triangulate, publish; repeat."""
         views = self.settings.reconstruction.min_views
         stalled: frozenset[str] = frozenset()
-        while self.running:
-            frame_set = self._sets.take(timeout=0.1)
-            stalled = self._report_stalls(stalled)
-            if frame_set is not None and len(frame_set.frames) >= views:
-                self._publish(self._process(frame_set))
+        try:
+            while self.running:
+                frame_set = self._sets.take(timeout=0.1)
+                stalled = self._report_stalls(stalled)
+                if frame_set is not None and len(frame_set.frames) >= views:
+                    self._publish(self._process(frame_set))
+                if self.recorder is not None:
+                    self.recorder.flush_due()
             if self.recorder is not None:
-                self.recorder.flush_due()
-        if not self._stop.is_set() and any(w.state != "running" for w in self._workers.values()):
-            self.report(f"fewer than {views} cameras run: live 3D ends")
-        with self._changed:
-            self._changed.notify_all()
+                self.recorder.flush()  # the last frames are on disk even before close()
+        except Exception as error:  # noqa: BLE001 (any failure ends live 3D: said, not silent)
+            self.failure = f"{type(error).__name__}: {error}"
+            self.report(f"live 3D stopped: {self.failure}")
+        else:
+            lost = any(w.state != "running" for w in self._workers.values())
+            if not self._stop.is_set() and lost:
+                self.report(f"fewer than {views} cameras run: live 3D ends")
+        finally:
+            with self._changed:
+                self._pipeline_done.set()
+                self._changed.notify_all()
 
     def _report_stalls(self, before: frozenset[str]) -> frozenset[str]:
         """Say which cameras stalled (no frame for a while, no error) or came back."""
@@ -658,9 +673,9 @@ class LiveSession:
             yield frame
 
     def _newer(self, last: LiveFrame | None) -> bool:
-        """A frame newer than ``last`` was published, or the pipeline has ended."""
-        alive = any(t.name == "live-pipeline" and t.is_alive() for t in self._threads)
-        return self._latest is not last or not alive
+        """A frame newer than ``last`` was published, or the pipeline has ended (or not begun)."""
+        ended = not self._started or self._pipeline_done.is_set()
+        return self._latest is not last or ended
 
     def stats(self, window_s: float | None = None) -> LiveStats:
         """3D rate, latency and dropped share (over the last ``window_s`` seconds, or all)."""

@@ -113,7 +113,7 @@ class LiveRecorder:
 
     def flush(self) -> None:
         """Append the queued frames to the trial file and make them visible to readers."""
-        frames, self.pending = self.pending, []
+        frames = list(self.pending)
         self.flushed_at = time.monotonic()
         if not frames:
             return
@@ -127,6 +127,7 @@ class LiveRecorder:
             n_views=np.stack([f.n_views for f in frames]),
         )
         self.trial.flush()
+        del self.pending[: len(frames)]  # only once they are on disk (a failure keeps them)
 
     def result(self, stopped: Mapping[str, str], interrupted: bool) -> RecordingResult:
         """Per-camera rate and drops and the sync spread of what was written."""

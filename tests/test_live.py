@@ -289,3 +289,38 @@ def test_a_camera_that_freezes_without_an_error_is_left_out_then_back() -> None:
         truth = scene.truth(frame.time)
         assert np.max(np.abs(frame.points3d[done] - truth[done])) < TOLERANCE_M
     _assert_no_process_left(session)
+
+
+def test_a_failure_in_the_pipeline_ends_live_3d_and_says_why() -> None:
+    """A listener that raises on the 3rd frame: live 3D stops at once, said, not hung.
+
+    Exact: 3 frames published, ``running`` false, the failure named in one report line;
+    the sources would have run 3 s more.
+    """
+    scene = live_scene(3)
+    lines: list[str] = []
+    session = LiveSession(
+        scene.sources(4.0), scene.rig, settings=SETTINGS, detector=scene.factory,
+        report=lines.append,
+    )  # fmt: skip
+    published: list[LiveFrame] = []
+
+    def listener(frame: LiveFrame) -> None:
+        published.append(frame)
+        if len(published) == 3:
+            raise RuntimeError("disk full (test)")
+
+    session.subscribe(listener)
+    session.start()
+    start = time.monotonic()
+    for _ in session.frames(timeout=10.0):
+        pass
+    assert time.monotonic() - start < 3.0  # ended by the failure, not by the sources
+    assert not session.running
+    assert len(published) == 3
+    assert session.failure == "RuntimeError: disk full (test)"
+    assert [x for x in lines if x.startswith("live 3D stopped")] == [
+        "live 3D stopped: RuntimeError: disk full (test)"
+    ]
+    session.close()
+    _assert_no_process_left(session)
