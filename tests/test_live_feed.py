@@ -7,6 +7,7 @@ process is needed.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from types import MappingProxyType
@@ -135,4 +136,41 @@ def test_wait_first_fails_when_the_session_has_ended() -> None:
     feed = LiveFeed(session)
     with pytest.raises(RuntimeError, match=r"no 3D frame within 0\.5 s"):
         feed.wait_first(0.5)
+    feed.close()
+
+
+def test_wait_first_returns_soon_after_the_session_ends_without_a_frame() -> None:
+    """The session ends 0.2 s in, no frame: the wait ends within 0.5 s, not at its 5 s."""
+    session = FakeSession()
+    feed = LiveFeed(session)
+    threading.Timer(0.2, lambda: setattr(session, "running", False)).start()
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="no 3D frame"):
+        feed.wait_first(5.0)
+    assert time.monotonic() - start < 0.5  # polled every 0.1 s
+    feed.close()
+
+
+def test_a_rebuild_that_raises_is_shown_and_the_next_one_runs() -> None:
+    """Any error of a rebuild (here a RuntimeError) goes to ``error``; new frames rebuild."""
+    session = FakeSession()
+    calls: list[int] = []
+
+    def build(trial: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("broken (test)")
+        return trial
+
+    feed = LiveFeed(session, every_s=0.0, build=build)
+    session.publish(0, 1000.0, 0)
+    deadline = time.monotonic() + 5
+    while not feed.error and time.monotonic() < deadline:
+        feed.poll()
+        time.sleep(0.01)
+    assert feed.error == "RuntimeError: broken (test)"
+    session.publish(1, 1000.1, 1)
+    assert _poll_until(feed) is not None
+    assert feed.error == ""
+    assert len(calls) == 2
     feed.close()

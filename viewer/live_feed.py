@@ -151,7 +151,8 @@ class LiveFeed:
 
     def shown(self, data: ViewerData) -> None:
         """The window drew ``data``: its newest frame's grab-to-display latency is noted."""
-        grab = self._grabs.pop(id(data), None)
+        with self._lock:
+            grab = self._grabs.pop(id(data), None)
         if grab is None:
             return
         now = time.monotonic()
@@ -188,19 +189,22 @@ class LiveFeed:
         )
         data = self.build(trial)
         if frames:
-            self._grabs = {id(data): frames[-1].grab_time}
+            with self._lock:
+                self._grabs[id(data)] = frames[-1].grab_time
+                while len(self._grabs) > 8:  # data never shown (superseded) is forgotten
+                    del self._grabs[next(iter(self._grabs))]
         return data
 
     def poll(self) -> ViewerData | None:
         """The newest data if a rebuild finished, else None; starts one when due."""
         result = None
         if self._pending is not None and self._pending.done():
+            future, self._pending = self._pending, None
             try:
-                result = self._pending.result()
+                result = future.result()
                 self.error = ""
-            except (ValueError, OSError) as exc:
-                self.error = str(exc)
-            self._pending = None
+            except Exception as exc:  # noqa: BLE001 (any rebuild error: shown, next one tried)
+                self.error = f"{type(exc).__name__}: {exc}"
         due = time.monotonic() - self._built_at >= self.every_s
         if self._pending is None and self._added != self._built and due:
             self._built_at = time.monotonic()
@@ -215,8 +219,11 @@ class LiveFeed:
         RuntimeError
             When no frame came within ``timeout`` seconds or the session ended first.
         """
+        deadline = time.monotonic() + timeout
         with self._lock:
-            self._lock.wait_for(lambda: self._frames or not self.session.running, timeout)
+            # in slices: the session's end notifies nobody, so its state is looked at often
+            while not self._frames and self.session.running and time.monotonic() < deadline:
+                self._lock.wait(min(0.1, max(0.0, deadline - time.monotonic())))
             if not self._frames:
                 msg = f"no 3D frame within {timeout:g} s (every camera stopped, or no person)"
                 raise RuntimeError(msg)
