@@ -12,6 +12,7 @@ recording folder that is not empty), as every ``mocap`` input error.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -76,11 +77,11 @@ def _headless(session: Any, duration: float | None) -> bool:
     return False
 
 
-def _with_window(session: Any, duration: float | None) -> None:
+def _with_window(session: Any, duration: float | None) -> bool:
     """Show the viewer's live mode until the window is closed (or the duration passes).
 
     The window opens at the first 3D frame; when the duration ends before that, it does
-    not open.
+    not open. Ctrl-C closes it. Returns whether Ctrl-C ended it.
     """
     from viewer.app import WINDOW_SIZE, application, dispose
     from viewer.live_feed import LiveFeed
@@ -96,9 +97,9 @@ def _with_window(session: Any, duration: float | None) -> None:
         except RuntimeError:
             if time.monotonic() < until:
                 raise
-            return  # the duration passed before the first 3D frame
+            return False  # the duration passed before the first 3D frame
         if time.monotonic() >= until:
-            return  # ... or while the viewer loaded
+            return False  # ... or while the viewer loaded
         window = ViewerWindow(data, feed)
         window.resize(*WINDOW_SIZE)
         window.show()
@@ -107,14 +108,18 @@ def _with_window(session: Any, duration: float | None) -> None:
 
             left_ms = max(0, round(1000 * (until - time.monotonic())))
             QtCore.QTimer.singleShot(left_ms, window.close)
+        interrupted = []
+        previous = signal.signal(signal.SIGINT, lambda *_: (interrupted.append(1), window.close()))
         try:
-            app.exec()
+            app.exec()  # the window's 40 ms poll lets Python run the handler promptly
         finally:
+            signal.signal(signal.SIGINT, previous)
             dispose(window)
     finally:
         feed.close()
     if feed.display_summary():
         print(feed.display_summary())
+    return bool(interrupted)
 
 
 def _live(args: argparse.Namespace) -> int:
@@ -134,7 +139,7 @@ def _live(args: argparse.Namespace) -> int:
         if args.no_view:
             interrupted = _headless(session, args.duration)
         else:
-            _with_window(session, args.duration)
+            interrupted = _with_window(session, args.duration)
     except KeyboardInterrupt:
         interrupted = True
     except RuntimeError as error:

@@ -233,9 +233,14 @@ def test_ctrl_c_ends_cleanly_with_the_summary_and_no_process_left(
     children = _children(process.pid)
     assert len(children) >= 2
     process.send_signal(signal.SIGINT)
-    out = "".join(lines) + process.stdout.read()
-    assert process.wait(timeout=30) == 0
-    process.stdout.close()
+    try:
+        rest, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail("Ctrl-C did not end mocap live --no-view within 30 s")
+    out = "".join(lines) + rest
+    assert process.returncode == 0
     assert "ended by Ctrl-C" in out
     assert re.search(r"^3D: \d+ frames in ", out, re.MULTILINE)
     manifest = json.loads((tmp_path / "rec" / "session.json").read_text())
@@ -244,3 +249,44 @@ def test_ctrl_c_ends_cleanly_with_the_summary_and_no_process_left(
     while any(Path(f"/proc/{c}").exists() for c in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(Path(f"/proc/{c}").exists() for c in children)
+
+
+@pytest.mark.gui
+def test_ctrl_c_ends_a_session_with_the_viewer_open(
+    tmp_path: Path, calibration: Path, xvfb_display: str
+) -> None:
+    """SIGINT while the live window is open (Xvfb): the window closes, the session ends.
+
+    Exit status 0, "ended by Ctrl-C", the recording's manifest says interrupted, and the
+    window drew frames before (the grab-to-display summary line is printed).
+    """
+    root = Path(__file__).resolve().parents[1]
+    script = tmp_path / "ctrl_c.py"
+    script.write_text(CTRL_C_SCRIPT)
+    videos = ",".join(str(_video(tmp_path / f"cam_{c}.avi")) for c in (1, 2))
+    argv = ["live", "--sources", videos, "--calibration", str(calibration), "--loop"]
+    argv += ["--record", str(tmp_path / "rec")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "tests"), str(root)])}
+    env |= {"DISPLAY": xvfb_display, "QT_QPA_PLATFORM": "xcb"}
+    process = subprocess.Popen(
+        [sys.executable, str(script), *argv], stdout=subprocess.PIPE, text=True, env=env
+    )
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("live: running"):
+            break
+    time.sleep(4.0)  # the window opens at the first 3D frame and follows the session
+    process.send_signal(signal.SIGINT)
+    try:
+        rest, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail("Ctrl-C did not end mocap live with its window open within 30 s")
+    out = "".join(lines) + rest
+    assert process.returncode == 0, out
+    assert "ended by Ctrl-C" in out
+    assert re.search(r"^on screen: \d+ updates, \d+ ms after the grab", out, re.MULTILINE), out
+    manifest = json.loads((tmp_path / "rec" / "session.json").read_text())
+    assert manifest["result"]["interrupted"] is True
