@@ -24,6 +24,7 @@ Worker processes are spawned: a script that starts a session must do so under
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import dataclasses
 import multiprocessing
@@ -63,6 +64,8 @@ from mocap.sources import FrameSource, RecordingError, TimedFrame, VideoFileSour
 from mocap.trial import TrialInfo
 from mocap.triangulation import triangulate
 
+STATUS_WINDOW_S = 5.0
+"""The status line's numbers are those of the last few seconds."""
 _NO_IMAGE = np.zeros((0, 0, 3), np.uint8)  # the main process holds grab times, not images
 
 
@@ -679,9 +682,14 @@ class LiveSession:
 
     def stats(self, window_s: float | None = None) -> LiveStats:
         """3D rate, latency and dropped share (over the last ``window_s`` seconds, or all)."""
+        now = time.monotonic()
         with self._changed:
-            timings = list(self._timings)
-        return live_stats(timings, window_s)
+            if window_s is None:
+                timings = list(self._timings)
+            else:  # only the tail: a long session's list is not copied at every status line
+                start = bisect.bisect_left(self._timings, now - window_s, key=lambda t: t.done)
+                timings = self._timings[start:]
+        return live_stats(timings, window_s, now if window_s is not None else None)
 
     def timings(self) -> list[FrameTiming]:
         """When each frame was published and its latency, in order."""
@@ -690,7 +698,7 @@ class LiveSession:
 
     def status_line(self) -> str:
         """``live: 3D 11.8 fps, latency 140 ms (p95 210 ms), dropped 63 %`` (last 5 s)."""
-        return self.stats(5.0).line()
+        return self.stats(STATUS_WINDOW_S).line(STATUS_WINDOW_S)
 
     # ------------------------------------------------------------------ close
 

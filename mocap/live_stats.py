@@ -8,6 +8,7 @@ session's end-of-session summary.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -66,21 +67,31 @@ class LiveStats:
         """``dropped / sets`` (NaN without sets)."""
         return self.dropped / self.sets if self.sets else float("nan")
 
-    def line(self) -> str:
-        """``live: 3D 11.8 fps, latency 140 ms (p95 210 ms), dropped 63 %``."""
+    def line(self, window_s: float | None = None) -> str:
+        """``live: 3D 11.8 fps, latency 140 ms (p95 210 ms), dropped 63 %``.
+
+        With fewer than two frames: how many, in the last ``window_s`` seconds or so far.
+        """
         if self.frames < 2:
-            return f"live: {self.frames} 3D frames so far"
+            when = "so far" if window_s is None else f"in the last {window_s:g} s"
+            return f"live: {self.frames} 3D frames {when}"
         return (
             f"live: 3D {self.fps:.1f} fps, latency {1000 * self.latency_median_s:.0f} ms "
             f"(p95 {1000 * self.latency_p95_s:.0f} ms), dropped {100 * self.dropped_share:.0f} %"
         )
 
 
-def live_stats(timings: Sequence[FrameTiming], window_s: float | None = None) -> LiveStats:
-    """The numbers of the frames published (in the last ``window_s`` seconds, or all)."""
+def live_stats(
+    timings: Sequence[FrameTiming], window_s: float | None = None, now: float | None = None
+) -> LiveStats:
+    """The numbers of the frames published (in the ``window_s`` seconds before ``now``, or all).
+
+    ``timings`` are in publishing order; ``now`` defaults to the last one's ``done``, so a
+    session whose 3D stopped shows nothing in a window that ends at the present.
+    """
     if window_s is not None and timings:
-        since = timings[-1].done - window_s
-        timings = [t for t in timings if t.done >= since]
+        since = (timings[-1].done if now is None else now) - window_s
+        timings = timings[bisect.bisect_left(timings, since, key=lambda t: t.done) :]
     if not timings:
         return LiveStats(0, 0.0, float("nan"), float("nan"), 0)
     latency = np.array([t.latency_s for t in timings])

@@ -18,6 +18,7 @@ from test_live_helpers import FPS, SlowFactory, live_scene
 
 from mocap.live import LiveFrame, LiveSession, LiveSettings
 from mocap.live_sets import LatestSets
+from mocap.live_stats import FrameTiming, live_stats
 from mocap.sources import TimedFrame
 
 SETTINGS = LiveSettings(fps=FPS, markers=None)
@@ -324,3 +325,26 @@ def test_a_failure_in_the_pipeline_ends_live_3d_and_says_why() -> None:
     ]
     session.close()
     _assert_no_process_left(session)
+
+
+def test_status_numbers_cover_the_last_seconds_before_now() -> None:
+    """Frames every 0.1 s for 20 s, then none: exact rate and latencies, then nothing.
+
+    Exact arithmetic on made-up timings: sets every 0.1 s with 2 of 3 dropped, latency
+    0.1-0.2 s; asked 10 s after the last frame, the 5 s window holds no frame.
+    """
+    timings = [
+        FrameTiming(index=3 * k, done=100.0 + 0.1 * k, latency_s=0.1 + 0.001 * (k % 101))
+        for k in range(201)
+    ]
+    recent = live_stats(timings, 5.0, now=120.0)  # frames done at 115.0 ... 120.0
+    assert recent.frames == 51
+    assert recent.fps == pytest.approx(10.0, rel=1e-9)
+    assert recent.sets == 151
+    assert recent.dropped_share == pytest.approx(100 / 151, rel=1e-12)
+    expected = np.array([t.latency_s for t in timings[150:]])
+    assert recent.latency_median_s == pytest.approx(float(np.median(expected)), rel=1e-12)
+    stale = live_stats(timings, 5.0, now=130.0)
+    assert stale.frames == 0
+    assert stale.line(5.0) == "live: 0 3D frames in the last 5 s"
+    assert live_stats(timings).frames == 201
