@@ -395,8 +395,8 @@ class LiveSession:
             self._thread(self._read, "live-reader")
             self._warm_up()
             self._wait_ready()
-        except BaseException:
-            self.close()
+        except BaseException as error:
+            self.close(interrupted=isinstance(error, KeyboardInterrupt))
             raise
         self.started_at = time.monotonic()
         if self.recorder is not None:
@@ -721,8 +721,9 @@ class LiveSession:
                 thread.join(self.settings.reply_timeout_s + 1.0)
         for worker in self._workers.values():
             worker.send(("stop",))
+        deadline = time.monotonic() + 5.0  # one wait for all: hung workers do not add up
         for worker in self._workers.values():
-            worker.end(timeout=5.0)
+            worker.end(timeout=max(0.0, deadline - time.monotonic()))
         for thread in self._threads:
             thread.join(2.0)
         for worker in self._workers.values():
