@@ -733,7 +733,8 @@ class LiveSession:
         if self.recorder is not None:
             # the workers are gone: a pipeline still waiting for replies gives up within
             # reply_timeout_s, and must not write to the recorder while it is closed
-            self._pipeline_done.wait(self.settings.reply_timeout_s + 1.0)
+            if self._started:
+                self._pipeline_done.wait(self.settings.reply_timeout_s + 1.0)
             recording = self.recorder.close(summary, interrupted)
             summary = dataclasses.replace(summary, recording=recording)
         self.closed = summary
