@@ -163,6 +163,21 @@ def _aniposelib_works(python: Path) -> bool:
     )
 
 
+SHARED_VENV = DEFAULT_WORK / "aniposelib-venv"
+"""aniposelib's environment, made by this benchmark and reused by the others."""
+
+
+def add_work_arguments(parser: argparse.ArgumentParser, work: Path) -> None:
+    """``--work`` (default ``work``) and ``--venv`` (default :data:`SHARED_VENV`)."""
+    parser.add_argument("--work", type=Path, default=work, help=f"work folder (default {work})")
+    parser.add_argument(
+        "--venv",
+        type=Path,
+        help=f"aniposelib's virtual environment (default: the calibration benchmark's, "
+        f"{SHARED_VENV})",
+    )
+
+
 def ensure_aniposelib(venv: Path, log: Path) -> Path:
     """Create aniposelib's virtual environment if it is missing or broken.
 

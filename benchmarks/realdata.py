@@ -63,8 +63,12 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks.calibration import DEFAULT_WORK as CALIBRATION_WORK  # noqa: E402
-from benchmarks.calibration import ensure_aniposelib, table_lines  # noqa: E402
+from benchmarks.calibration import (  # noqa: E402
+    SHARED_VENV,
+    add_work_arguments,
+    ensure_aniposelib,
+    table_lines,
+)
 from benchmarks.triangulation import _aniposelib_cameras  # noqa: E402
 from calibration.camera import CameraRig  # noqa: E402
 from calibration.interop import load_any_calibration  # noqa: E402
@@ -403,16 +407,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--dataset", type=Path, default=DATASET, help=f"the recording (default {DATASET})"
     )
-    parser.add_argument(
-        "--work", type=Path, default=DEFAULT_WORK, help=f"work folder (default {DEFAULT_WORK})"
-    )
     parser.add_argument("--redetect", action="store_true", help="detect the 2D keypoints again")
-    parser.add_argument(
-        "--venv",
-        type=Path,
-        help="aniposelib's virtual environment (default: the calibration benchmark's, "
-        f"{CALIBRATION_WORK / 'aniposelib-venv'})",
-    )
+    add_work_arguments(parser, DEFAULT_WORK)
     return parser.parse_args()
 
 
@@ -426,9 +422,7 @@ def main() -> int:
         )
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    python = ensure_aniposelib(
-        args.venv or CALIBRATION_WORK / "aniposelib-venv", work / "aniposelib-pip.log"
-    )
+    python = ensure_aniposelib(args.venv or SHARED_VENV, work / "aniposelib-pip.log")
     videos, calibration = find_layout(args.dataset)
     trial, rig = matched(ensure_keypoints(videos, work, args.redetect), calibration)
     n_c, n_t, _, _ = trial.keypoints2d.shape

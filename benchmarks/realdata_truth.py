@@ -88,8 +88,12 @@ from scipy.ndimage import gaussian_filter1d  # noqa: E402
 from scipy.spatial.transform import Rotation  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
-from benchmarks.calibration import DEFAULT_WORK as CALIBRATION_WORK  # noqa: E402
-from benchmarks.calibration import ensure_aniposelib, table_lines  # noqa: E402
+from benchmarks.calibration import (  # noqa: E402
+    SHARED_VENV,
+    add_work_arguments,
+    ensure_aniposelib,
+    table_lines,
+)
 from benchmarks.realdata import (  # noqa: E402
     BONES,
     FIGURES,
@@ -413,15 +417,7 @@ def _arguments() -> argparse.Namespace:
         default=0.4,
         help="each given camera's orientation error, degrees (default 0.4)",
     )
-    parser.add_argument(
-        "--work", type=Path, default=DEFAULT_WORK, help=f"work folder (default {DEFAULT_WORK})"
-    )
-    parser.add_argument(
-        "--venv",
-        type=Path,
-        help="aniposelib's virtual environment (default: the calibration benchmark's, "
-        f"{CALIBRATION_WORK / 'aniposelib-venv'})",
-    )
+    add_work_arguments(parser, DEFAULT_WORK)
     return parser.parse_args()
 
 
@@ -430,9 +426,7 @@ def main() -> int:
     args = _arguments()
     work = (args.work / f"seed-{args.seed}").resolve()
     work.mkdir(parents=True, exist_ok=True)
-    python = ensure_aniposelib(
-        args.venv or CALIBRATION_WORK / "aniposelib-venv", work / "aniposelib-pip.log"
-    )
+    python = ensure_aniposelib(args.venv or SHARED_VENV, work / "aniposelib-pip.log")
     print(
         f"synthetic demo, seed {args.seed}: 4 cameras x {args.frames} frames at {FPS:g} fps; "
         f"{software_version()}"

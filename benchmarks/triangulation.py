@@ -53,8 +53,12 @@ from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks.calibration import DEFAULT_WORK as CALIBRATION_WORK  # noqa: E402
-from benchmarks.calibration import ensure_aniposelib, table_lines  # noqa: E402
+from benchmarks.calibration import (  # noqa: E402
+    SHARED_VENV,
+    add_work_arguments,
+    ensure_aniposelib,
+    table_lines,
+)
 from calibration.camera import CameraRig  # noqa: E402
 from datasets.synthetic import (  # noqa: E402
     DEMO_MOTIONS,
@@ -303,15 +307,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--ransac-frames", type=int, default=60, help="frames given to triangulate_ransac"
     )
-    parser.add_argument(
-        "--work", type=Path, default=DEFAULT_WORK, help=f"work folder (default {DEFAULT_WORK})"
-    )
-    parser.add_argument(
-        "--venv",
-        type=Path,
-        help="aniposelib's virtual environment (default: the calibration benchmark's, "
-        f"{CALIBRATION_WORK / 'aniposelib-venv'})",
-    )
+    add_work_arguments(parser, DEFAULT_WORK)
     return parser.parse_args()
 
 
@@ -319,7 +315,7 @@ def main() -> int:
     """Make the data, run every method, print the table."""
     args = _arguments()
     args.work.mkdir(parents=True, exist_ok=True)
-    venv = args.venv or CALIBRATION_WORK / "aniposelib-venv"
+    venv = args.venv or SHARED_VENV
     python = ensure_aniposelib(venv, args.work / "aniposelib-pip.log")
     rig, keypoints2d, truth = make_data(args.frames)
     n_c, n_t, n_j, _ = keypoints2d.shape
