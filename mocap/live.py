@@ -37,6 +37,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -64,6 +65,8 @@ from mocap.sources import FrameSource, RecordingError, TimedFrame, VideoFileSour
 from mocap.trial import TrialInfo
 from mocap.triangulation import triangulate
 
+MIN_CAMERA_FPS, MAX_CAMERA_FPS = 1.0, 500.0
+"""A driver's reported rate outside these is not believed (some report 0 or nonsense)."""
 STATUS_WINDOW_S = 5.0
 """The status line's numbers are those of the last few seconds."""
 _NO_IMAGE = np.zeros((0, 0, 3), np.uint8)  # the main process holds grab times, not images
@@ -239,8 +242,18 @@ def live_sources(
 
 
 def _camera(device: Device, name: str, size: tuple[int, int], fps: float | None) -> CameraSource:
-    """A camera source, opened once now so that a missing camera fails before anything starts."""
-    open_capture(device, size, fps).release()
+    """A camera source, opened once now so that a missing camera fails before anything starts.
+
+    Without ``fps`` the rate the driver reports is taken (sets pair frames within half its
+    period, and drops are counted in its periods), when it reports a plausible one.
+    """
+    capture = open_capture(device, size, fps)
+    try:
+        reported = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+    finally:
+        capture.release()
+    if fps is None and MIN_CAMERA_FPS <= reported <= MAX_CAMERA_FPS:
+        fps = reported
     return CameraSource(device, name, size, fps)
 
 

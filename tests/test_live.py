@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from test_live_helpers import FPS, SlowFactory, live_scene
 
+from mocap import live as live_module
 from mocap.live import LiveFrame, LiveSession, LiveSettings
 from mocap.live_sets import LatestSets
 from mocap.live_stats import FrameTiming, live_stats
@@ -348,3 +349,23 @@ def test_status_numbers_cover_the_last_seconds_before_now() -> None:
     assert stale.frames == 0
     assert stale.line(5.0) == "live: 0 3D frames in the last 5 s"
     assert live_stats(timings).frames == 201
+
+
+@pytest.mark.parametrize(("reported", "expected"), [(60.0, 60.0), (0.0, 30.0), (9000.0, 30.0)])
+def test_a_cameras_rate_is_the_one_its_driver_reports(
+    monkeypatch: pytest.MonkeyPatch, reported: float, expected: float
+) -> None:
+    """No --fps: the driver's 60 fps is the nominal rate; 0 or nonsense leaves 30 Hz."""
+
+    class Capture:
+        def get(self, _prop: int) -> float:
+            return reported
+
+        def release(self) -> None:
+            pass
+
+    monkeypatch.setattr(live_module, "open_capture", lambda *_: Capture())
+    scene = live_scene(2)
+    sources = live_module.live_sources(scene.rig, "calibration.toml", cameras=[1, 2])
+    assert [s.name for s in sources] == ["cam_1", "cam_2"]
+    assert live_module.session_fps(sources, None) == expected
