@@ -420,6 +420,8 @@ class LiveSession:
                 worker.send(("start",))
         self._started = True
         self._thread(self._pipeline, "live-pipeline")
+        if self.recorder is not None:
+            self._thread(self._flusher, "live-flush")
         return self
 
     def _thread(self, target: Callable[[], None], name: str) -> None:
@@ -563,6 +565,18 @@ class LiveSession:
             with self._changed:
                 self._pipeline_done.set()
                 self._changed.notify_all()
+
+    def _flusher(self) -> None:
+        """Thread: trial.h5 flushed on time also while the pipeline waits for a worker."""
+        recorder = self.recorder
+        period = self.settings.flush_s / 2
+        while recorder is not None and not self._stop.wait(period):
+            if self._pipeline_done.is_set():
+                return
+            try:
+                recorder.flush_due()
+            except Exception:  # noqa: BLE001 (the pipeline's own flush reports the failure)
+                return
 
     def _report_stalls(self, before: frozenset[str]) -> frozenset[str]:
         """Say which cameras stalled (no frame for a while, no error) or came back."""

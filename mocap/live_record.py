@@ -90,6 +90,9 @@ class LiveRecorder:
             extra_attrs={"live": True, **(attrs or {})},
         )  # fmt: skip
         self.pending: list[LiveFrame] = []
+        self.trial_lock = threading.Lock()
+        """Guards ``pending`` and the trial file: the pipeline adds, a timer thread flushes."""
+        self.trial_closed = False
         self.first_time: float | None = None
         self.flushed_at = time.monotonic()
         self.started = time.monotonic()
@@ -103,7 +106,8 @@ class LiveRecorder:
 
     def add(self, frame: LiveFrame) -> None:
         """Queue a 3D frame for the trial file (written at the next flush)."""
-        self.pending.append(frame)
+        with self.trial_lock:
+            self.pending.append(frame)
         self.flush_due()
 
     def flush_due(self) -> None:
@@ -113,6 +117,13 @@ class LiveRecorder:
 
     def flush(self) -> None:
         """Append the queued frames to the trial file and make them visible to readers."""
+        with self.trial_lock:
+            self._flush()
+
+    def _flush(self) -> None:
+        """``flush`` with the lock held."""
+        if self.trial_closed:
+            return
         frames = list(self.pending)
         self.flushed_at = time.monotonic()
         if not frames:
@@ -147,8 +158,10 @@ class LiveRecorder:
 
     def close(self, summary: LiveSummary, interrupted: bool = False) -> RecordingResult:
         """Finish the files: the trial's last frames, the csv, the final manifest."""
-        self.flush()
-        self.trial.close()
+        with self.trial_lock:
+            self._flush()
+            self.trial.close()
+            self.trial_closed = True
         with self.lock:
             self.csv.close()
         stopped = {name: reason for name, (_, reason) in summary.cameras.items()}

@@ -136,6 +136,36 @@ class SlowFactory(DetectorFactory):
         return SlowDetector(self.inner.create(camera), self.delay_s)
 
 
+class StallingDetector(KeypointDetector):
+    """Another detector that hangs ``stall_s`` once, on its ``at``-th frame (a stuck worker)."""
+
+    def __init__(self, inner: KeypointDetector, at: int, stall_s: float) -> None:
+        self.inner, self.at, self.stall_s = inner, at, stall_s
+        self.names = inner.names
+        self.calls = 0
+
+    def detect(self, image: Image) -> FloatArray:
+        """The inner detector's keypoints, after the one long sleep when it is due."""
+        self.calls += 1
+        if self.calls == self.at:
+            time.sleep(self.stall_s)
+        return self.inner.detect(image)
+
+
+@dataclass(frozen=True, eq=False)
+class StallingFactory(DetectorFactory):
+    """Builds :class:`StallingDetector` around another factory's detectors."""
+
+    inner: DetectorFactory
+    at: int
+    stall_s: float
+    description: str = "stalling synthetic"
+
+    def create(self, camera: str) -> KeypointDetector:
+        """The inner detector of ``camera``, stalling once."""
+        return StallingDetector(self.inner.create(camera), self.at, self.stall_s)
+
+
 @dataclass(frozen=True, eq=False)
 class LiveScene:
     """A small rig, the true 3D points of a hinge session, and its projected truth."""
