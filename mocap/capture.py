@@ -251,10 +251,17 @@ class _Session:
         return safe_period({c.name: c.frame_times() for c in self.cameras}, 1 / 30)
 
     def report_stopped(self, stop: threading.Event) -> None:
-        """One line for each camera that has stopped while others go on."""
+        """One line for each camera that has stopped while others go on.
+
+        A file read as fast as possible that simply ended is not such a camera: when it
+        ends says nothing (it waits for the disk); whether it ended early is judged by its
+        frames' times at the end (:meth:`stopped_early`).
+        """
         alive = sum(c.thread.is_alive() for c in self.cameras)
         for camera in self.cameras:
             if camera.thread.is_alive() or camera.reported or stop.is_set() or not alive:
+                continue
+            if waits_for_disk(camera.source) and not camera.failed:
                 continue
             camera.reported = True
             self.report(
