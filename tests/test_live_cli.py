@@ -206,6 +206,44 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _start_live(
+    tmp_path: Path, calibration: Path, extra: list[str], env: dict[str, str], until: str
+) -> tuple[subprocess.Popen, list[str]]:
+    """``mocap live`` on two looped videos, recording, in a process of its own.
+
+    The synthetic detector stands in for MediaPipe. Returns the process and its output up
+    to the first line containing ``until``.
+    """
+    root = Path(__file__).resolve().parents[1]
+    script = tmp_path / "ctrl_c.py"
+    script.write_text(CTRL_C_SCRIPT)
+    videos = ",".join(str(_video(tmp_path / f"cam_{c}.avi")) for c in (1, 2))
+    argv = ["live", "--sources", videos, "--calibration", str(calibration), "--loop"]
+    argv += [*extra, "--record", str(tmp_path / "rec")]
+    env = {**env, "PYTHONPATH": os.pathsep.join([str(root / "tests"), str(root)])}
+    process = subprocess.Popen(
+        [sys.executable, str(script), *argv], stdout=subprocess.PIPE, text=True, env=env
+    )
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if until in line:
+            break
+    return process, lines
+
+
+def _interrupt(process: subprocess.Popen, lines: list[str], what: str) -> str:
+    """Send SIGINT; the whole output once it ended (a failure, not a hang, after 30 s)."""
+    process.send_signal(signal.SIGINT)
+    try:
+        rest, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail(f"Ctrl-C did not end mocap live {what} within 30 s")
+    return "".join(lines) + rest
+
+
 def test_ctrl_c_ends_cleanly_with_the_summary_and_no_process_left(
     tmp_path: Path, calibration: Path
 ) -> None:
@@ -215,31 +253,12 @@ def test_ctrl_c_ends_cleanly_with_the_summary_and_no_process_left(
     (its manifest has the result), and every child process (the 2 workers, and
     multiprocessing's resource tracker) gone within 5 s.
     """
-    root = Path(__file__).resolve().parents[1]
-    script = tmp_path / "ctrl_c.py"
-    script.write_text(CTRL_C_SCRIPT)
-    videos = ",".join(str(_video(tmp_path / f"cam_{c}.avi")) for c in (1, 2))
-    argv = ["live", "--sources", videos, "--calibration", str(calibration), "--loop"]
-    argv += ["--no-view", "--record", str(tmp_path / "rec")]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "tests"), str(root)])}
-    process = subprocess.Popen(
-        [sys.executable, str(script), *argv], stdout=subprocess.PIPE, text=True, env=env
+    process, lines = _start_live(
+        tmp_path, calibration, ["--no-view"], dict(os.environ), " s | live: "
     )
-    lines = []
-    for line in process.stdout:
-        lines.append(line)
-        if " s | live: " in line:
-            break
     children = _children(process.pid)
     assert len(children) >= 2
-    process.send_signal(signal.SIGINT)
-    try:
-        rest, _ = process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        pytest.fail("Ctrl-C did not end mocap live --no-view within 30 s")
-    out = "".join(lines) + rest
+    out = _interrupt(process, lines, "--no-view")
     assert process.returncode == 0
     assert "ended by Ctrl-C" in out
     assert re.search(r"^3D: \d+ frames in ", out, re.MULTILINE)
@@ -260,31 +279,10 @@ def test_ctrl_c_ends_a_session_with_the_viewer_open(
     Exit status 0, "ended by Ctrl-C", the recording's manifest says interrupted, and the
     window drew frames before (the grab-to-display summary line is printed).
     """
-    root = Path(__file__).resolve().parents[1]
-    script = tmp_path / "ctrl_c.py"
-    script.write_text(CTRL_C_SCRIPT)
-    videos = ",".join(str(_video(tmp_path / f"cam_{c}.avi")) for c in (1, 2))
-    argv = ["live", "--sources", videos, "--calibration", str(calibration), "--loop"]
-    argv += ["--record", str(tmp_path / "rec")]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "tests"), str(root)])}
-    env |= {"DISPLAY": xvfb_display, "QT_QPA_PLATFORM": "xcb"}
-    process = subprocess.Popen(
-        [sys.executable, str(script), *argv], stdout=subprocess.PIPE, text=True, env=env
-    )
-    lines = []
-    for line in process.stdout:
-        lines.append(line)
-        if line.startswith("live: running"):
-            break
+    env = {**os.environ, "DISPLAY": xvfb_display, "QT_QPA_PLATFORM": "xcb"}
+    process, lines = _start_live(tmp_path, calibration, [], env, "live: running")
     time.sleep(4.0)  # the window opens at the first 3D frame and follows the session
-    process.send_signal(signal.SIGINT)
-    try:
-        rest, _ = process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        pytest.fail("Ctrl-C did not end mocap live with its window open within 30 s")
-    out = "".join(lines) + rest
+    out = _interrupt(process, lines, "with its window open")
     assert process.returncode == 0, out
     assert "ended by Ctrl-C" in out
     assert re.search(r"^on screen: \d+ updates, \d+ ms after the grab", out, re.MULTILINE), out
