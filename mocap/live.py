@@ -56,14 +56,12 @@ from mocap.live_sets import FrameSet, LatestSets
 from mocap.live_stats import FrameTiming, LiveStats, LiveSummary, live_stats
 from mocap.live_worker import WorkerSpec, run_worker
 from mocap.markers import DEFAULT_MARKERS, MarkerSet
-from mocap.pipeline import ReconstructionSettings, fits_calibration
+from mocap.pipeline import ReconstructionSettings, fits_calibration, triangulate_refined
 from mocap.prepare import note
 from mocap.process_job import check_image_sizes, match_cameras
-from mocap.refine_points import mean_error_px, refine_points
 from mocap.skeleton import HINGELAB_KEYPOINTS
 from mocap.sources import FrameSource, RecordingError, TimedFrame, VideoFileSource
 from mocap.trial import TrialInfo
-from mocap.triangulation import triangulate
 
 MIN_CAMERA_FPS, MAX_CAMERA_FPS = 1.0, 500.0
 """A driver's reported rate outside these is not believed (some report 0 or nonsense)."""
@@ -616,20 +614,8 @@ class LiveSession:
         point's pixel least squares over the views kept. Returns points (J, 3), errors
         (J,) in pixels and views used (J,).
         """
-        limits = self.settings.reconstruction
         batch = keypoints[:, None]  # (C, 1, J, 3)
-        result = triangulate(
-            self.rig,
-            batch,
-            limits.min_confidence,
-            max_error_px=limits.max_error_px,
-            min_views=limits.min_views,
-            min_ray_angle_deg=limits.min_ray_angle_deg,
-        )
-        points, error = result.points3d, result.reprojection_error
-        if limits.refine_points:
-            points = refine_points(self.rig, batch, points, result.used)
-            error = mean_error_px(self.rig, batch, points, result.used)
+        result, points, error = triangulate_refined(self.rig, batch, self.settings.reconstruction)
         return points[0], error[0], result.n_views[0]
 
     def _process(self, frame_set: FrameSet) -> LiveFrame:

@@ -176,15 +176,7 @@ def reconstruct_trial(
         msg = "the trial has no keypoints2d to triangulate"
         raise ValueError(msg)
     rig = _rig_for_trial(rig, trial, "the calibration")
-    result = triangulate(
-        rig,
-        trial.keypoints2d,
-        settings.min_confidence,
-        max_error_px=settings.max_error_px,
-        min_views=settings.min_views,
-        min_ray_angle_deg=settings.min_ray_angle_deg,
-    )
-    points, error = _refined(rig, trial.keypoints2d, result, settings)
+    result, points, error = triangulate_refined(rig, trial.keypoints2d, settings)
     smooth = smooth_trajectories(
         points,
         trial.fps,
@@ -207,14 +199,42 @@ def reconstruct_trial(
     return trial.with_points3d(smooth.points3d, error, result.n_views, extra_attrs=attrs)
 
 
-def _refined(
-    rig: CameraRig, keypoints2d: NDArray, result: Triangulation, settings: ReconstructionSettings
-) -> tuple[NDArray, NDArray]:
-    """The (T, J, 3) points after ``refine_points`` and their (T, J) error over the views used."""
+def triangulate_refined(
+    rig: CameraRig, keypoints2d: NDArray, settings: ReconstructionSettings
+) -> tuple[Triangulation, NDArray, NDArray]:
+    """The 3D steps before filtering: robust triangulation, then ``refine_points`` when on.
+
+    Parameters
+    ----------
+    rig : CameraRig
+        The C cameras, in the order of ``keypoints2d``'s first axis.
+    keypoints2d : (C, T, J, 3) float array
+        Pixel x, y and confidence.
+    settings : ReconstructionSettings
+        ``min_confidence``, ``max_error_px``, ``min_views``, ``min_ray_angle_deg`` and
+        ``refine_points`` are used.
+
+    Returns
+    -------
+    result : Triangulation
+        The robust triangulation (views used, counts).
+    points : (T, J, 3) float64 array
+        Refined points (the triangulation's when refinement is off), metres.
+    error : (T, J) float64 array
+        Their mean reprojection error over the views used, pixels.
+    """
+    result = triangulate(
+        rig,
+        keypoints2d,
+        settings.min_confidence,
+        max_error_px=settings.max_error_px,
+        min_views=settings.min_views,
+        min_ray_angle_deg=settings.min_ray_angle_deg,
+    )
     if not settings.refine_points:
-        return result.points3d, result.reprojection_error
+        return result, result.points3d, result.reprojection_error
     points = refine_points(rig, keypoints2d, result.points3d, result.used)
-    return points, mean_error_px(rig, keypoints2d, points, result.used)
+    return result, points, mean_error_px(rig, keypoints2d, points, result.used)
 
 
 def _frame_range(trial: Trial, frames: tuple[int | None, int | None], source: Path) -> Trial:
